@@ -1,0 +1,106 @@
+"""The `jiedao` command: demo, serve, worker, import and Django's own commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiedao.config.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    from waitress import serve
+
+    from jiedao.config.wsgi import application
+
+    print(f"jiedao serving at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+    serve(application, host=host, port=port, threads=threads, ident="jiedao")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="jiedao", description="jiedao (街道) — subdistrict operations platform"
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p_demo = sub.add_parser("demo", help="build the Huayang demo database and serve it")
+    p_demo.add_argument(
+        "--scale", type=int, default=30000, help="residents in the subdistrict (default 30000)"
+    )
+    p_demo.add_argument("--build-only", action="store_true", help="build the database and stop")
+    p_demo.add_argument("--seed", type=int, default=2022)
+    p_demo.add_argument("--host", default="127.0.0.1")
+    p_demo.add_argument("--port", type=int, default=8000)
+
+    p_serve = sub.add_parser("serve", help="run the production web server (waitress)")
+    p_serve.add_argument("--host", default=os.environ.get("JIEDAO_HOST", "127.0.0.1"))
+    p_serve.add_argument("--port", type=int, default=int(os.environ.get("JIEDAO_PORT", "8000")))
+    p_serve.add_argument("--threads", type=int, default=8)
+    p_serve.add_argument("--no-migrate", action="store_true")
+
+    sub.add_parser("worker", help="run the Huey worker (periodic and background jobs)")
+
+    p_imp = sub.add_parser("import", help="import households and residents from a spreadsheet")
+    p_imp.add_argument("file")
+    p_imp.add_argument("--community", required=True, help="community code")
+    p_imp.add_argument("--commit", action="store_true", help="write the rows (default: dry run)")
+
+    p_manage = sub.add_parser("manage", help="run a Django management command")
+    p_manage.add_argument("args", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    if args.cmd == "demo":
+        os.environ.setdefault("JIEDAO_DEBUG", "1")
+    _django()
+
+    if args.cmd == "demo":
+        from jiedao.demo.build import build_demo, print_logins
+
+        _migrate()
+        summary = build_demo(scale=args.scale, seed=args.seed, progress=True)
+        print_logins(summary)
+        if not args.build_only:
+            from django.core.management import call_command
+
+            call_command("collectstatic", interactive=False, verbosity=0)
+            _serve(args.host, args.port, 8)
+        return 0
+    if args.cmd == "serve":
+        from django.core.management import call_command
+
+        if not args.no_migrate:
+            _migrate()
+        call_command("collectstatic", interactive=False, verbosity=0)
+        _serve(args.host, args.port, args.threads)
+        return 0
+    if args.cmd == "worker":
+        from django.core.management import call_command
+
+        call_command("run_huey")
+        return 0
+    if args.cmd == "import":
+        from jiedao.registry.importer import import_file_cli
+
+        return import_file_cli(args.file, community_code=args.community, commit=args.commit)
+    if args.cmd == "manage":
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["jiedao", *args.args])
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The shell's template context: navigation by role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+# (url name, label, icon, roles that see it — empty means every signed-in user)
+NAV: list[tuple[str, Any, str, set[str]]] = [
+    ("home", _("Dashboard"), "layout-dashboard", set()),
+    ("work:today", _("Today"), "checklist", set()),
+    (
+        "registry:households",
+        _("Households"),
+        "home",
+        {"command", "community_staff", "grid_worker", "doctor", "police", "volunteer", "auditor"},
+    ),
+    (
+        "registry:persons",
+        _("Persons"),
+        "users",
+        {"command", "community_staff", "grid_worker", "doctor", "police", "auditor"},
+    ),
+    (
+        "places:list",
+        _("Places"),
+        "building-store",
+        {
+            "command",
+            "community_staff",
+            "grid_worker",
+            "inspector",
+            "pharmacy_clerk",
+            "enterprise_liaison",
+            "auditor",
+        },
+    ),
+    ("registry:import", _("Import"), "file-import", {"command", "community_staff"}),
+    ("org:staff", _("Staff"), "user-cog", {"command", "community_staff"}),
+    ("core:audit", _("Audit log"), "history", {"command", "auditor"}),
+]
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    roles = user.roles
+    items = []
+    for name, label, icon, allowed in NAV:
+        if allowed and not roles.intersection(allowed):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append({"url": url, "label": label, "icon": icon, "active": request.path == url})
+    return {"nav": items}

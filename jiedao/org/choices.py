@@ -1,0 +1,30 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    COMMAND = "command", _("Command centre")
+    COMMUNITY_STAFF = "community_staff", _("Community staff")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    DOCTOR = "doctor", _("Doctor")
+    POLICE = "police", _("Police liaison")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    INSPECTOR = "inspector", _("Inspector")
+    PHARMACY_CLERK = "pharmacy_clerk", _("Pharmacy clerk")
+    SAMPLER = "sampler", _("Sampler")
+    ENTERPRISE_LIAISON = "enterprise_liaison", _("Enterprise liaison")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class UnitLevel(models.TextChoices):
+    SUBDISTRICT = "subdistrict", _("Subdistrict")
+    COMMUNITY = "community", _("Community")
+    GRID = "grid", _("Grid")
+
+
+# Roles that manage staff: command for the whole subdistrict, community staff for their community.
+STAFF_MANAGERS = {Role.COMMAND, Role.COMMUNITY_STAFF}
+# Roles that may change the register (households, residents, imports).
+REGISTRY_EDITORS = {Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER}
+# Read-only roles: they see their area but change nothing.
+READ_ONLY_ROLES = {Role.AUDITOR}
