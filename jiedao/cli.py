@@ -21,7 +21,7 @@ def _migrate() -> None:
 
 
 def _serve(host: str, port: int, threads: int) -> None:
-    from waitress import serve
+    from waitress import serve  # type: ignore[import-untyped]
 
     from jiedao.config.wsgi import application
 
