@@ -1,16 +1,14 @@
 # The commands people type. Everything installs itself: a fresh machine needs Python >= 3.11 and make.
 PYTHON ?= python3
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 PYTEST_WORKERS ?= 2
 
 .PHONY: install demo test test-browser lint format bench clean messages
 
-$(UV):
-	$(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
-
-install: $(UV)
-	$(UV) sync --frozen
+install:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --user --quiet uv
+	@$(UV) sync --frozen --quiet
 
 demo: install
 	$(RUN) jiedao demo
@@ -33,8 +31,10 @@ format: install
 bench: install
 	$(RUN) python -m benchmarks
 
+# Needs GNU gettext (apt-get install gettext); the compiled .mo files are committed.
 messages: install
-	$(RUN) python -m jiedao.core.i18n_compile
+	cd jiedao && JIEDAO_TESTING=1 $(RUN) django-admin makemessages -l zh_Hans --no-obsolete --settings=jiedao.config.settings --pythonpath=..
+	cd jiedao && JIEDAO_TESTING=1 $(RUN) django-admin compilemessages -l zh_Hans --settings=jiedao.config.settings --pythonpath=..
 
 clean:
 	rm -rf var test-artifacts .venv
