@@ -40,6 +40,8 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
     ),
     ("registry:import", _("Import"), "file-import", {"command", "community_staff"}),
     ("org:staff", _("Staff"), "user-cog", {"command", "community_staff"}),
+    ("org:working_groups", _("Working groups"), "users-group", {"command"}),
+    ("org:api_keys", _("API keys"), "key", {"command"}),
     ("core:audit", _("Audit log"), "history", {"command", "auditor"}),
 ]
 

@@ -28,3 +28,17 @@ STAFF_MANAGERS = {Role.COMMAND, Role.COMMUNITY_STAFF}
 REGISTRY_EDITORS = {Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER}
 # Read-only roles: they see their area but change nothing.
 READ_ONLY_ROLES = {Role.AUDITOR}
+
+
+class ApiPermission(models.TextChoices):
+    """What an API key may do on top of its service account's role and scope."""
+
+    REGISTRY_READ = "registry.read", _("Read the register (persons, households)")
+    PLACES_READ = "places.read", _("Read places")
+    WORK_READ = "work.read", _("Read work items")
+    WORK_WRITE = "work.write", _("Create and update work items")
+    ALL = "*", _("Everything the service account's role allows")
+
+
+# Roles that only make sense for the whole subdistrict.
+SUBDISTRICT_ONLY_ROLES = {Role.COMMAND}

@@ -79,6 +79,8 @@ class User(AbstractUser):
 
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     work_phone = models.CharField(_("work phone"), max_length=20, blank=True)
+    # Service accounts stand behind API keys: no password, never listed as staff.
+    is_service_account = models.BooleanField(_("service account"), default=False)
 
     class Meta:
         ordering = ["username"]
@@ -190,3 +192,21 @@ class ApiKey(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class WorkingGroup(BaseModel):
+    """One of the command structure's working groups (C1): its written duties, lead and members."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    duties = models.TextField(_("duties"), blank=True)
+    lead = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_working_groups"
+    )
+    members = models.ManyToManyField(User, blank=True, related_name="working_groups")
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
