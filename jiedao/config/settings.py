@@ -94,6 +94,9 @@ def _field_key() -> bytes:
 
 FIELD_KEY = _field_key()
 
+# The public base URL printed in QR codes (e.g. https://jiedao.example.org); empty = the request host.
+PUBLIC_URL = os.environ.get("JIEDAO_PUBLIC_URL", "").rstrip("/")
+
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("JIEDAO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]

@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("jiedao.org.urls")),
     path("registry/", include("jiedao.registry.urls")),
     path("places/", include("jiedao.places.urls")),
+    path("v/", include("jiedao.places.venue_urls")),
     path("work/", include("jiedao.work.urls")),
 ]

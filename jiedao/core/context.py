@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 NAV: list[tuple[str, Any, str, set[str]]] = [
     ("home", _("Dashboard"), "layout-dashboard", set()),
     ("work:today", _("Today"), "checklist", set()),
+    ("work:list", _("Work items"), "list-check", {"command", "community_staff", "auditor"}),
     (
         "registry:households",
         _("Households"),

@@ -14,12 +14,16 @@ from jiedao.work.choices import OPEN_STATUSES, Priority, WorkStatus
 
 
 class WorkItem(BaseModel):
+    """One task with a deadline. `subject_*` point at the record it is about (any app's model);
+    `role` without `assignee` means "whoever holds this role where the item is"."""
+
     kind = models.CharField(_("kind"), max_length=50, db_index=True)  # e.g. "registry.verify_household"
     title = models.CharField(_("title"), max_length=200)
     detail = models.TextField(_("detail"), blank=True)
     subject_type = models.CharField(max_length=100, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
     subject_url = models.CharField(max_length=300, blank=True)
+    subject_label = models.CharField(_("subject"), max_length=200, blank=True)
     community = models.ForeignKey(
         Community, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -33,6 +37,7 @@ class WorkItem(BaseModel):
     priority = models.PositiveSmallIntegerField(
         _("priority"), choices=Priority.choices, default=Priority.NORMAL
     )
+    started_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     outcome = models.TextField(_("outcome"), blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)

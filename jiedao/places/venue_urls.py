@@ -1,0 +1,9 @@
+"""The public venue-code landing page, mounted at the site root as /v/<venue_code> (the URL that
+venue-code QR codes encode, so it must stay short and stable)."""
+
+from django.urls import path
+
+from jiedao.places import views
+
+app_name = "venue"
+urlpatterns = [path("<str:code>", views.venue_landing, name="landing")]
