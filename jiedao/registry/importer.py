@@ -1,0 +1,648 @@
+"""Spreadsheet import of households and residents: read (xlsx/xls via python-calamine, CSV in utf-8 or
+gbk), map the columns (common Chinese and English headers), validate every row with row-and-column
+messages, and hand a plan to `actions.do_import_households`, which writes it all or nothing.
+
+Flow on the page: upload → preview → dry run → commit. The uploaded file is kept encrypted under
+VAR_DIR/imports/ between the steps and deleted once committed."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from jiedao.core.crypto import decrypt, encrypt
+from jiedao.core.errors import InvalidInput, JiedaoError, NotFound, TooLarge
+from jiedao.core.identity import mask_id, mask_phone, normalize_mobile
+from jiedao.org.models import Community, Grid
+from jiedao.registry.actions import do_import_households, do_stage_import, normalize_unit
+from jiedao.registry.choices import HouseholdStatus, IdType, Relation
+from jiedao.registry.identity import id_lookup_key, normalize_document
+from jiedao.registry.import_columns import (
+    BY_KEY,
+    CARE_WORDS,
+    COLUMNS,
+    ID_TYPE_WORDS,
+    RELATION_WORDS,
+    TAG_SPLIT,
+    Mapping,
+    map_columns,
+)
+from jiedao.registry.models import Flat, Household, ImportBatch, Person
+from jiedao.registry.queries import is_visible
+
+PREVIEW_ROWS = 10
+MAX_ERRORS = 1000  # listed; the total is always counted
+CHUNK = 900  # ids per IN (...) query: below SQLite's oldest variable limit
+
+# ---- reading files ------------------------------------------------------------------------------
+
+SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv")
+NOT_A_SPREADSHEET = (
+    "文件“{name}”不是电子表格：请上传 .xlsx、.xls 或 .csv 文件 / “{name}” is not a spreadsheet: "
+    "upload an .xlsx, .xls or .csv file"
+)
+
+
+def _size(n: int) -> str:
+    if n >= 1048576:
+        return f"{n / 1048576:.1f} MB"
+    return f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
+
+
+def check_size(size: int) -> None:
+    limit = settings.IMPORT_MAX_BYTES
+    if size > limit:
+        raise TooLarge(
+            f"文件过大：{_size(size)}，上限 {_size(limit)}；请拆分后分批导入 / the file is {_size(size)}, "
+            f"over the {_size(limit)} limit: split it",
+            field="file",
+        )
+
+
+def read_table(filename: str, data: bytes) -> list[list[Any]]:
+    """The first sheet (or the CSV) as rows of cells. Raises TooLarge, or InvalidInput for anything
+    that is not a readable spreadsheet."""
+    check_size(len(data))
+    name = Path(filename).name or "upload"
+    ext = Path(name).suffix.lower()
+    bad = InvalidInput(NOT_A_SPREADSHEET.format(name=name), field="file")
+    if not data:
+        raise InvalidInput(f"文件“{name}”是空的 / “{name}” is empty", field="file")
+    is_zip = data[:4] == b"PK\x03\x04"
+    is_ole = data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    if ext in (".xlsx", ".xlsm", ".xls") or is_zip or is_ole:
+        if not (is_zip or is_ole):
+            raise bad
+        return _read_workbook(name, data, bad)
+    if ext not in ("", ".csv", ".txt"):
+        raise bad
+    return _read_csv(name, data, bad)
+
+
+def _read_workbook(name: str, data: bytes, bad: InvalidInput) -> list[list[Any]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if not book.sheet_names:
+            raise bad
+        return book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except JiedaoError:
+        raise
+    except Exception:  # calamine raises its own error types for every kind of damage
+        raise InvalidInput(
+            f"无法读取“{name}”：文件已损坏或不是 Excel 表格 / cannot read “{name}”: the file is damaged "
+            "or is not an Excel workbook",
+            field="file",
+        )
+
+
+def _read_csv(name: str, data: bytes, bad: InvalidInput) -> list[list[Any]]:
+    if b"\x00" in data[:4096]:
+        raise bad
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InvalidInput(
+            f"无法识别“{name}”的文字编码：请另存为 UTF-8 或 GBK 编码的 CSV / cannot decode “{name}”: save it as "
+            "UTF-8 or GBK CSV",
+            field="file",
+        )
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    try:
+        return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as exc:
+        raise InvalidInput(f"“{name}”不是有效的 CSV：{exc} / “{name}” is not valid CSV", field="file")
+
+
+# ---- cells --------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _id_text(value: Any) -> str:
+    """An ID cell as text. A number means Excel converted it: show it the way Excel does, so the
+    identity check gives its specific 'mangled by Excel' message."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        if abs(value) >= 1e11:
+            mantissa, exp = f"{float(value):.5E}".split("E")
+            return f"{mantissa.rstrip('0').rstrip('.')}E+{int(exp)}"
+        return f"{int(value)}.0"
+    return _text(value)
+
+
+# ---- validation ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"第 {self.row} 行 {self.column}: {self.message}"
+
+
+@dataclass
+class PlannedPerson:
+    row: int
+    name: str
+    id_type: str
+    id_number: str
+    phone: str
+    relation: str
+    care_tags: list[str]
+    notes: str
+
+
+@dataclass
+class PlannedHousehold:
+    compound: str
+    building: str
+    entrance: str
+    flat: str
+    grid_id: int | None
+    first_row: int
+    members: list[PlannedPerson] = field(default_factory=list)
+    flat_id: int | None = None
+    household_id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.compound, self.building, self.entrance, self.flat)
+
+
+@dataclass
+class ImportPlan:
+    filename: str
+    rows: int = 0  # data rows read (blank rows skipped)
+    mapping: Mapping = field(default_factory=Mapping)
+    households: list[PlannedHousehold] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    file_errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_errors and not self.error_count
+
+    @property
+    def persons(self) -> int:
+        return sum(len(h.members) for h in self.households)
+
+    @property
+    def new_households(self) -> int:
+        return sum(1 for h in self.households if h.household_id is None)
+
+    @property
+    def new_flats(self) -> int:
+        return sum(1 for h in self.households if h.flat_id is None)
+
+    def add_error(self, row: int, column: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(RowError(row, column, message))
+
+    def messages(self) -> list[str]:
+        return [*self.file_errors, *(str(e) for e in self.errors)]
+
+
+def validate(rows: list[list[Any]], *, community: Community, actor: Any, filename: str = "") -> ImportPlan:
+    """Check every row and build the plan; nothing is written. Duplicates within the file and against
+    the register are errors on the later row."""
+    plan = ImportPlan(filename=filename)
+    plan.mapping = mapping = map_columns(rows)
+    if mapping.errors:
+        plan.file_errors = list(mapping.errors)
+        return plan
+    cols = mapping.columns
+    grids = {g.name: g for g in Grid.objects.filter(community=community)}
+    grids.update({g.code.upper(): g for g in grids.values()})
+    seen_docs: dict[tuple[str, str], int] = {}
+    groups: dict[tuple[str, str, str, str], PlannedHousehold] = {}
+    heads: dict[tuple[str, str, str, str], int] = {}
+    by_index: dict[str, list[tuple[int, str]]] = {}  # id_index → [(row, header)]
+
+    def cell(row: list[Any], key: str) -> Any:
+        if key not in cols:
+            return None
+        idx = cols[key][0]
+        return row[idx] if idx < len(row) else None
+
+    for offset, row in enumerate(rows[mapping.header_row :]):
+        number = mapping.header_row + offset + 1
+        if not any(_text(c) for c in row):
+            continue
+        plan.rows += 1
+        before = plan.error_count
+
+        def err(key: str, message: str, number: int = number) -> None:
+            plan.add_error(number, mapping.header(key), message)
+
+        name = _text(cell(row, "name"))
+        if not name:
+            err("name", "姓名为空 / the name is empty")
+        elif len(name) > 100:
+            err("name", "姓名过长（最多 100 字）/ the name is too long")
+
+        id_type: str = IdType.RESIDENT_ID
+        raw_type = _text(cell(row, "id_type")).lower()
+        if raw_type:
+            id_type = ID_TYPE_WORDS.get(raw_type, "")
+            if not id_type:
+                err("id_type", f"未知证件类型“{raw_type}”（可填：身份证、护照、港澳通行证、台胞证、永居证、其他）"
+                    " / unknown document type")  # fmt: skip
+                id_type = IdType.OTHER
+        id_number = ""
+        raw_id = cell(row, "id_number")
+        try:
+            raw_text = _id_text(raw_id) if id_type == IdType.RESIDENT_ID else _text(raw_id)
+            if not raw_text:
+                raise InvalidInput("证件号码为空 / the document number is empty")
+            id_number = normalize_document(id_type, raw_text)
+        except InvalidInput as exc:
+            err("id_number", exc.message)
+
+        phone = ""
+        raw_phone = _text(cell(row, "phone"))
+        if raw_phone:
+            try:
+                phone = normalize_mobile(raw_phone)
+            except InvalidInput as exc:
+                err("phone", exc.message)
+
+        place = {}
+        for key, label in (("compound", "小区"), ("building", "楼栋"), ("flat", "房号")):
+            value = _text(cell(row, key)) if key == "compound" else normalize_unit(cell(row, key))
+            if not value:
+                err(key, f"{label}为空 / {key} is empty")
+            elif len(value) > (100 if key == "compound" else 20):
+                err(key, f"{label}过长 / {key} is too long")
+            place[key] = value
+        place["entrance"] = normalize_unit(cell(row, "entrance")) or "1"
+
+        relation: str = Relation.OTHER
+        raw_rel = _text(cell(row, "relation")).lower()
+        if raw_rel:
+            relation = RELATION_WORDS.get(raw_rel, "")
+            if not relation:
+                err("relation", f"无法识别的关系“{raw_rel}”（可填：户主、配偶、子女、父母、孙子女、祖父母、兄弟姐妹、"
+                    "租户、其他）/ unknown relation")  # fmt: skip
+                relation = Relation.OTHER
+
+        grid_id = None
+        raw_grid = _text(cell(row, "grid"))
+        if raw_grid:
+            grid = grids.get(raw_grid) or grids.get(raw_grid.upper())
+            if grid is None:
+                names = "、".join(sorted(g.name for g in set(grids.values()))) or "（本社区尚无网格）"
+                err("grid", f"社区“{community.name}”没有网格“{raw_grid}”（现有：{names}）/ no such grid")
+            else:
+                grid_id = grid.pk
+
+        raw_comm = _text(cell(row, "community"))
+        if raw_comm and raw_comm not in (community.name, community.code):
+            err("community", f"“{raw_comm}”不是所选社区“{community.name}” / not the community being imported")
+
+        tags: list[str] = []
+        for word in TAG_SPLIT.split(_text(cell(row, "care_tags")).lower()):
+            if not word or word in ("无", "否", "none", "-"):
+                continue
+            kind = CARE_WORDS.get(word)
+            if kind is None:
+                err("care_tags", f"无法识别的关爱标签“{word}”（可填：独居老人、残疾人、孕妇、需定期治疗、婴幼儿、卧床）"
+                    " / unknown care tag")  # fmt: skip
+            elif kind not in tags:
+                tags.append(kind)
+
+        if id_number:
+            doc = (id_type, id_number)
+            if doc in seen_docs:
+                err(
+                    "id_number",
+                    f"与第 {seen_docs[doc]} 行重复（同一证件号码）/ duplicates row {seen_docs[doc]}",
+                )
+            else:
+                seen_docs[doc] = number
+                by_index.setdefault(id_lookup_key(id_type, id_number), []).append((number, id_type))
+
+        if plan.error_count > before or not all(place.values()):
+            continue
+        hkey = (place["compound"], place["building"], place["entrance"], place["flat"])
+        group = groups.get(hkey)
+        if group is None:
+            group = groups[hkey] = PlannedHousehold(*hkey, grid_id=grid_id, first_row=number)
+        elif raw_grid and grid_id != group.grid_id:
+            err(
+                "grid",
+                f"同一户的网格与第 {group.first_row} 行不一致 / the grid differs from row {group.first_row}",
+            )
+            continue
+        if relation == Relation.HEAD:
+            if hkey in heads:
+                err("relation", f"本户在第 {heads[hkey]} 行已有户主 / row {heads[hkey]} is already the head")
+                continue
+            heads[hkey] = number
+        group.members.append(
+            PlannedPerson(
+                number, name, id_type, id_number, phone, relation, tags, _text(cell(row, "notes"))[:1000]
+            )
+        )
+    if plan.rows == 0:
+        plan.file_errors.append("表格中没有数据行 / the sheet has no data rows")
+        return plan
+    plan.households = list(groups.values())
+    _check_register(plan, community, actor, by_index, heads)
+    return plan
+
+
+def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _check_register(
+    plan: ImportPlan,
+    community: Community,
+    actor: Any,
+    by_index: dict[str, list[tuple[int, str]]],
+    heads: dict[tuple[str, str, str, str], int],
+) -> None:
+    """Duplicates against the register, and which flats and households already exist (batched reads)."""
+    header = plan.mapping.header("id_number")
+    for keys in _chunks(list(by_index)):
+        for person in Person.objects.filter(id_index__in=keys).only(
+            "pk", "name", "id_type", "id_index", "id_masked", "community_id", "grid_id"
+        ):
+            for row, id_type in by_index.get(person.id_index, []):
+                if id_type != person.id_type:
+                    continue
+                if is_visible(actor, person):
+                    msg = f"已在登记册中：{person.name}（{person.id_masked}）/ already on the register as {person.name}"
+                else:
+                    msg = "该证件号码已在登记册中 / this document is already on the register"
+                plan.add_error(row, header, msg)
+    # Existing flats of the compounds named in the file, and the households living in them.
+    compounds = sorted({h.compound for h in plan.households})
+    flats: dict[tuple[str, str, str, str], int] = {}
+    for names in _chunks(compounds):
+        for f in Flat.objects.filter(community=community, compound__name__in=names).values(
+            "pk", "compound__name", "entrance__building__number", "entrance__number", "number"
+        ):
+            key = (f["compound__name"], f["entrance__building__number"], f["entrance__number"], f["number"])
+            flats[key] = f["pk"]
+    for h in plan.households:
+        h.flat_id = flats.get(h.key)
+    living: dict[int, dict[str, Any]] = {}
+    flat_ids = [h.flat_id for h in plan.households if h.flat_id]
+    for ids in _chunks(flat_ids):
+        for hh in (
+            Household.objects.filter(flat_id__in=ids)
+            .exclude(status=HouseholdStatus.MOVED_OUT)
+            .order_by("pk")
+            .values("pk", "flat_id", "head_id", "head__name")
+        ):
+            living[hh["flat_id"]] = dict(hh)  # the newest household at the flat wins
+    rel_header = plan.mapping.header("relation")
+    for h in plan.households:
+        current = living.get(h.flat_id) if h.flat_id else None
+        if current is None:
+            continue
+        h.household_id = current["pk"]
+        if current["head_id"] and h.key in heads:
+            plan.add_error(
+                heads[h.key], rel_header,
+                f"该房屋的在住户已有户主 {current['head__name']} / the household there already has a head",
+            )  # fmt: skip
+    plan.errors.sort(key=lambda e: (e.row, e.column))
+
+
+# ---- the three steps ----------------------------------------------------------------------------
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_file(filename: str, data: bytes, *, community: Community, actor: Any) -> ImportPlan:
+    """Read and validate the whole file (the dry run). File-level problems come back in `file_errors`."""
+    try:
+        rows = read_table(filename, data)
+    except TooLarge:
+        raise
+    except InvalidInput as exc:
+        return ImportPlan(filename=filename, file_errors=[exc.message])
+    return validate(rows, community=community, actor=actor, filename=filename)
+
+
+@dataclass
+class Preview:
+    mapping: Mapping
+    columns: list[tuple[str, str, str]]  # (key, header in the file, field label)
+    rows: list[list[str]]
+    total_rows: int
+
+
+def preview(filename: str, data: bytes, n: int = PREVIEW_ROWS) -> Preview:
+    """The detected columns and the first rows as they will be read (ID numbers and phones masked)."""
+    rows = read_table(filename, data)
+    mapping = map_columns(rows)
+    order = [c.key for c in COLUMNS if c.key in mapping.columns]
+    shown: list[list[str]] = []
+    total = 0
+    if mapping.header_row:
+        for row in rows[mapping.header_row :]:
+            if not any(_text(c) for c in row):
+                continue
+            total += 1
+            if len(shown) >= n:
+                continue
+            out = []
+            for key in order:
+                idx = mapping.columns[key][0]
+                value = row[idx] if idx < len(row) else None
+                text = _id_text(value) if key == "id_number" else _text(value)
+                if key == "id_number":
+                    text = (
+                        mask_id(text)
+                        if len(text) >= 15 and text.replace("X", "").isdigit()
+                        else text[:4] + "…"
+                    )
+                elif key == "phone":
+                    text = mask_phone(text)
+                out.append(text)
+            shown.append(out)
+    columns = [(k, mapping.columns[k][1], BY_KEY[k].label) for k in order]
+    return Preview(mapping=mapping, columns=columns, rows=shown, total_rows=total)
+
+
+def _store_dir() -> Path:
+    return Path(settings.VAR_DIR) / "imports"
+
+
+def _staged_path(sha256: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise NotFound("未找到 / not found")
+    return _store_dir() / f"{sha256}.enc"
+
+
+def stage_upload(*, actor: Any, community: Community, filename: str, data: bytes) -> ImportBatch:
+    """Keep the file (encrypted: it holds ID numbers) and record the batch. The file must at least be a
+    readable spreadsheet; column problems are shown on the preview."""
+    rows = read_table(filename, data)
+    digest = sha256_of(data)
+    path = _staged_path(digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Write beside it and rename, so a concurrent reader never sees half a file.
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(encrypt(base64.b64encode(data).decode("ascii")), encoding="ascii")
+        os.replace(tmp, path)
+    data_rows = max(0, sum(1 for r in rows if any(_text(c) for c in r)) - 1)
+    return do_stage_import(
+        actor=actor, community=community, filename=Path(filename).name, sha256=digest, rows=data_rows
+    )
+
+
+def load_staged(batch: ImportBatch) -> bytes:
+    path = _staged_path(batch.sha256)
+    if not path.exists():
+        raise InvalidInput(
+            "上传的文件已不在服务器上，请重新上传 / the uploaded file is no longer on the server: upload it again",
+            field="file",
+        )
+    return base64.b64decode(decrypt(path.read_text(encoding="ascii")))
+
+
+def already_imported(sha256: str) -> ImportBatch | None:
+    return (
+        ImportBatch.objects.filter(kind="households", sha256=sha256, committed=True)
+        .select_related("created_by")
+        .first()
+    )
+
+
+@dataclass
+class CommitResult:
+    plan: ImportPlan
+    counts: dict[str, int] = field(default_factory=dict)
+    previous: ImportBatch | None = None  # set when the same file was imported before: nothing changed
+
+    @property
+    def ok(self) -> bool:
+        return self.previous is not None or (self.plan.ok and bool(self.counts))
+
+
+def commit_batch(*, actor: Any, batch: ImportBatch, data: bytes) -> CommitResult:
+    """Validate again and write everything in one transaction; any error writes nothing. Sending a file
+    that was already imported changes nothing and says so."""
+    community = Community.objects.get(pk=batch.community_id or 0)
+    previous = already_imported(batch.sha256)
+    if previous is not None:
+        return CommitResult(plan=ImportPlan(filename=batch.filename), previous=previous)
+    with transaction.atomic():
+        plan = check_file(batch.filename, data, community=community, actor=actor)
+        if not plan.ok:
+            return CommitResult(plan=plan)
+        counts = do_import_households(actor=actor, batch=batch, plan=plan)
+    if "already_imported" in counts:
+        return CommitResult(plan=plan, previous=ImportBatch.objects.get(pk=counts["already_imported"]))
+    path = _staged_path(batch.sha256)
+    transaction.on_commit(lambda: path.unlink(missing_ok=True))
+    return CommitResult(plan=plan, counts=counts)
+
+
+# ---- command line -------------------------------------------------------------------------------
+
+
+def import_file_cli(path: str, *, community_code: str, commit: bool = False, out: Any = None) -> int:
+    """`jiedao import FILE --community CODE [--commit]`: dry run by default. Exit status 0 when clean
+    (and, with --commit, written), 1 on errors, 2 on bad arguments."""
+    import sys
+
+    out = out or sys.stdout
+    community = Community.objects.filter(Q(code=community_code) | Q(name=community_code)).first()
+    if community is None:
+        print(f"没有社区 {community_code} / no community with code {community_code}", file=out)
+        return 2
+    file = Path(path)
+    if not file.is_file():
+        print(f"找不到文件 {path} / no such file", file=out)
+        return 2
+    try:
+        check_size(file.stat().st_size)
+        data = file.read_bytes()
+        previous = already_imported(sha256_of(data))
+        if previous is not None:
+            print(
+                f"该文件已于 {previous.updated_at:%Y-%m-%d %H:%M} 导入，未做任何修改 / this file was already "
+                "imported; nothing changed",
+                file=out,
+            )
+            return 0
+        if commit:
+            with transaction.atomic():
+                batch = do_stage_import(
+                    actor=None, community=community, filename=file.name, sha256=sha256_of(data), rows=0
+                )
+                result = commit_batch(actor=None, batch=batch, data=data)
+                if not result.ok:
+                    transaction.set_rollback(True)  # not even the staged batch stays
+            plan = result.plan
+        else:
+            plan = check_file(file.name, data, community=community, actor=None)
+    except JiedaoError as exc:
+        print(exc.message, file=out)
+        return 1
+    for message in plan.messages():
+        print(message, file=out)
+    if plan.error_count > len(plan.errors):
+        print(f"……共 {plan.error_count} 个错误 / {plan.error_count} errors in all", file=out)
+    if not plan.ok:
+        print("未写入任何数据 / nothing was written", file=out)
+        return 1
+    if not commit:
+        summary = (
+            f"{plan.rows} 行：{plan.persons} 人，{len(plan.households)} 户（新建 {plan.new_households}）/ "
+            f"{plan.rows} rows: {plan.persons} persons, {len(plan.households)} households ({plan.new_households} new)"
+        )
+        print(f"检查通过 / dry run clean — {summary}; 加 --commit 写入 / add --commit to write", file=out)
+        return 0
+    counts = ", ".join(f"{k}={v}" for k, v in result.counts.items())
+    print(f"已导入 {plan.rows} 行 / imported {plan.rows} rows — {counts}", file=out)
+    return 0
