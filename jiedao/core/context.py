@@ -23,7 +23,7 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
         "registry:persons",
         _("Persons"),
         "users",
-        {"command", "community_staff", "grid_worker", "doctor", "police", "auditor"},
+        {"command", "community_staff", "grid_worker", "doctor", "police", "volunteer", "auditor"},
     ),
     (
         "places:list",
