@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,25 @@ def login(client: Any, cast: Cast) -> Any:
         return client
 
     return _login
+
+
+@pytest.fixture
+def flushable_audit_log(transactional_db: Any) -> Iterator[None]:
+    """Use with `live_server` or `transactional_db`. The live server needs a transactional database, which is emptied by a flush after each test. On
+    SQLite the flush DELETEs rows, and the audit log's append-only trigger refuses that; so empty the
+    audit table with the trigger lifted for a moment, then put the trigger back. (PostgreSQL flushes with
+    TRUNCATE, which row triggers do not see.) Teardown runs after the browser closed, before the flush."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return
+    migration = importlib.import_module("jiedao.core.migrations.0003_audit_append_only")
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
+        cur.execute("DELETE FROM core_auditentry")
+        for sql in migration.SQLITE:
+            cur.execute(sql)
 
 
 # ---- browser tests -------------------------------------------------------------------------------
@@ -102,3 +122,10 @@ def web(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
     session = BrowserSession(browser, live_server.url)
     yield session
     session.close()
+
+
+@pytest.fixture
+def english(client: Any) -> Any:
+    """For tests that read English UI text: the UI is Chinese unless the user switches."""
+    client.cookies["django_language"] = "en"
+    return client

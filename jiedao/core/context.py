@@ -47,6 +47,10 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
 ]
 
 
+# Rarely used office pages sit in a "More" menu so the bar fits one line on a laptop.
+ADMIN_ITEMS = {"org:working_groups", "org:api_keys", "core:audit"}
+
+
 def shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -60,5 +64,17 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"url": url, "label": label, "icon": icon, "active": request.path == url})
-    return {"nav": items}
+        items.append(
+            {
+                "url": url,
+                "label": label,
+                "icon": icon,
+                "active": request.path == url,
+                "admin": name in ADMIN_ITEMS,
+            }
+        )
+    return {
+        "nav": [i for i in items if not i["admin"]],
+        "nav_admin": [i for i in items if i["admin"]],
+        "role_label": getattr(user, "primary_role_label", ""),
+    }

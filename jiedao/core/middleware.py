@@ -45,3 +45,24 @@ class ErrorMiddleware:
         if isinstance(exc, JiedaoError):
             return error_response(request, exc)
         return None
+
+
+class LanguageMiddleware:
+    """Chinese unless the user chose otherwise with the language switch (a cookie). The browser's
+    Accept-Language is ignored on purpose: shared office computers often have English browsers, and
+    the subdistrict works in Chinese."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+        from django.utils import translation
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        lang = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(lang)
+        request.LANGUAGE_CODE = lang  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", lang)
+        return response

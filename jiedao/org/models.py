@@ -118,6 +118,10 @@ class User(AbstractUser):
         order = [r.value for r in Role]
         return min(self.roles, key=order.index) if self.roles else ""
 
+    @property
+    def primary_role_label(self) -> str:
+        return str(dict(Role.choices).get(self.primary_role, ""))
+
     def scope_for_role(self, *roles: str) -> Scope:
         """The area in which this user holds one of `roles` (a manager's scope is narrower than a viewer's)."""
         everything = False

@@ -19,7 +19,9 @@ from jiedao.org.auth import KeyAuth, require_permission
 from jiedao.org.choices import Role, UnitLevel
 from jiedao.org.models import ApiKey, User
 
-pytestmark = pytest.mark.django_db
+
+# These tests read the English UI text.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _key(cast, permissions=("registry.read",), **kw):  # type: ignore[no-untyped-def]

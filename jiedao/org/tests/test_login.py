@@ -14,7 +14,9 @@ from django.utils import timezone
 from jiedao.core.testing import CAST_PASSWORD
 from jiedao.org import actions
 
-pytestmark = pytest.mark.django_db
+
+# These tests read the English UI text.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _sign_in(client: Client, username: str, password: str = CAST_PASSWORD, **extra: str):  # type: ignore[no-untyped-def]

@@ -14,8 +14,10 @@ from jiedao.org import actions
 from jiedao.org.choices import Role, UnitLevel
 from jiedao.org.models import RoleAssignment, User
 
-pytestmark = pytest.mark.django_db
 PASSWORD = "page-pass-2022"
+
+# These tests read the English UI text.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _rows(resp) -> list[str]:  # type: ignore[no-untyped-def]

@@ -14,8 +14,10 @@ from jiedao.registry import sections
 from jiedao.registry.models import CareTag, Household, Person, Resident
 from jiedao.registry.tests.factories import make_household, make_person, mobile, resident_id
 
-pytestmark = pytest.mark.django_db
 FULL_ID = re.compile(r"\d{17}[\dX]")
+
+# These tests read the English UI text.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_households_list_filters_and_scope(cast, login):

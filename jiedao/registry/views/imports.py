@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiedao.core.decorators import role_required
@@ -67,9 +68,25 @@ def import_start(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/import_start.html", context, status=status)
 
 
+# What a committed import created, in the order and words a clerk reads them.
+CREATED_LABELS = (
+    ("households", _lazy("Households")),
+    ("residents", _lazy("Residents")),
+    ("persons", _lazy("New persons")),
+    ("care_tags", _lazy("Care tags")),
+    ("flats", _lazy("Flats")),
+    ("buildings", _lazy("Buildings")),
+    ("entrances", _lazy("Entrances")),
+    ("compounds", _lazy("Compounds")),
+)
+
+
 def _batch_page(request: HttpRequest, batch: ImportBatch, **extra: object) -> HttpResponse:
     previous = importer.already_imported(batch.sha256)
     context: dict[str, object] = {"batch": batch, "previous": previous if previous != batch else None}
+    context["created_rows"] = [
+        (label, batch.created[k]) for k, label in CREATED_LABELS if batch.created.get(k)
+    ]
     try:
         data = importer.load_staged(batch) if not batch.committed else b""
         context["preview"] = importer.preview(batch.filename, data) if data else None
