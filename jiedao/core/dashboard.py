@@ -36,3 +36,33 @@ def cards_for(user: Any) -> list[Card]:
     for _, fn in _providers:
         out.extend(fn(user))
     return out
+
+
+@dataclass
+class Panel:
+    """A wider block on the dashboard (a chart or a map) rendered from `template` with `context`."""
+
+    title: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    width: int = 12  # Bootstrap columns on desktop
+
+
+_panels: list[tuple[int, Callable[[Any], list[Panel]]]] = []
+
+
+def register_panel(order: int) -> Callable[[Callable[[Any], list[Panel]]], Callable[[Any], list[Panel]]]:
+    def deco(fn: Callable[[Any], list[Panel]]) -> Callable[[Any], list[Panel]]:
+        if fn not in [f for _, f in _panels]:
+            _panels.append((order, fn))
+            _panels.sort(key=lambda p: p[0])
+        return fn
+
+    return deco
+
+
+def panels_for(user: Any) -> list[Panel]:
+    out: list[Panel] = []
+    for _, fn in _panels:
+        out.extend(fn(user))
+    return out

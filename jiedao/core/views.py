@@ -28,7 +28,9 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.GET.get("view") != "dashboard" and user.primary_role in FIELD_ROLES:  # type: ignore[union-attr]
         return redirect("work:today")
-    return render(request, "core/home.html", {"cards": dashboard.cards_for(user)})
+    return render(
+        request, "core/home.html", {"cards": dashboard.cards_for(user), "panels": dashboard.panels_for(user)}
+    )
 
 
 @role_required("command", "auditor")

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from jiedao.core.dashboard import Card
+from jiedao.core.dashboard import Card, Panel
 from jiedao.core.models import AuditEntry
+from jiedao.org.geo import feature_collection
+from jiedao.org.models import Community, Grid
 from jiedao.registry.choices import CareTagKind, IdType, Relation, Sex
 from jiedao.registry.models import CareTag, Household, Person, Resident
 from jiedao.registry.queries import can_read, household_history, person_history, scoped
@@ -127,4 +129,39 @@ def registry_cards(user: Any) -> list[Card]:
             note=_("elderly alone, disabled, …"),
             tone="warning" if tagged else "",
         ),
+    ]
+
+
+def registry_map_panel(user: Any) -> list[Panel]:
+    """Households per community (or per grid for a user whose area is inside one community), on the
+    outlines of the units — the view a command centre reads first."""
+    if not can_read(user):
+        return []
+    communities = Community.objects.visible_to(user)
+    by_grid = communities.count() <= 1
+    if by_grid:
+        units = Grid.objects.visible_to(user).select_related("community")
+        fc = feature_collection("grid", units)
+        key = "grid_id"
+    else:
+        fc = feature_collection("community", communities)
+        key = "community_id"
+    counts = dict(
+        scoped(Household.objects.exclude(status="moved_out"), user)
+        .values_list(key)
+        .annotate(n=Count("pk"))
+        .values_list(key, "n")
+    )
+    data = [
+        {"name": f["properties"]["name"], "value": counts.get(f["properties"]["pk"], 0)}
+        for f in fc["features"]
+    ]
+    if not data:
+        return []
+    return [
+        Panel(
+            _("Households by grid") if by_grid else _("Households by community"),
+            "registry/_map_panel.html",
+            {"geojson": fc, "data": data, "series_name": str(_("Households"))},
+        )
     ]

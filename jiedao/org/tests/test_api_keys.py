@@ -19,7 +19,6 @@ from jiedao.org.auth import KeyAuth, require_permission
 from jiedao.org.choices import Role, UnitLevel
 from jiedao.org.models import ApiKey, User
 
-
 # These tests read the English UI text.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 

@@ -14,7 +14,6 @@ from django.utils import timezone
 from jiedao.core.testing import CAST_PASSWORD
 from jiedao.org import actions
 
-
 # These tests read the English UI text.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
