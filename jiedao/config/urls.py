@@ -16,3 +16,5 @@ urlpatterns = [
     path("v/", include("jiedao.places.venue_urls")),
     path("work/", include("jiedao.work.urls")),
 ]
+handler404 = "jiedao.core.views.not_found"
+handler500 = "jiedao.core.views.server_error"

@@ -44,3 +44,29 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(actor_label=actor)
     lst = listing(request, qs, sortable={"at": "at", "action": "action", "id": "id"}, default_sort="-id")
     return render(request, "core/audit_log.html", {"list": lst, "action": action, "actor": actor})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Unknown URLs answer like any other NotFound: JSON under /api/, the error page elsewhere."""
+    from jiedao.core.errors import NotFound
+    from jiedao.core.middleware import error_response
+
+    return error_response(request, NotFound("未找到 / not found"))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A bug, not bad input: logged by Django; the caller gets the one error shape and the request id."""
+    rid = getattr(request, "request_id", "")
+    body = {
+        "error": {
+            "code": "server_error",
+            "message": f"内部错误，请把编号 {rid} 告诉管理员 / internal error, request {rid}",
+        }
+    }
+    if request.path.startswith("/api/"):
+        return JsonResponse(body, status=500)
+    from django.http import HttpResponseServerError
+
+    return HttpResponseServerError(
+        f"<!doctype html><meta charset=utf-8><title>500</title><h1>500</h1><p>{body['error']['message']}</p>"
+    )

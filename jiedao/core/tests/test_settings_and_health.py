@@ -84,3 +84,12 @@ def test_out_of_scope_error_page_is_404_not_500(client, cast) -> None:  # type: 
     resp = error_response(req, NotFound("gone"))
     assert resp.status_code == 404
     assert b'"code": "not_found"' in resp.content or b'"code":"not_found"' in resp.content
+
+
+@pytest.mark.django_db
+def test_unknown_api_url_answers_json_404(client) -> None:  # type: ignore[no-untyped-def]
+    resp = client.post("/api/v1/work/items/-1/complete")
+    assert resp.status_code == 404
+    assert resp.json()["error"]["code"] == "not_found"
+    page = client.get("/no/such/page/")
+    assert page.status_code == 404 and b"<html" in page.content
