@@ -1,12 +1,17 @@
-"""Helpers shared by benchmarks: a migrated Django on a fresh SQLite file, timing, percentiles."""
+"""Helpers shared by benchmarks: a migrated Django on a fresh SQLite file, options, timing, percentiles,
+query counting and the result file."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import platform
 import statistics
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +21,29 @@ def setup_django() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    # JIEDAO_DEBUG=1 only spares the benchmark real keys. With DEBUG on, Django wraps every cursor to
+    # log its SQL, and on SQLite that runs an extra `SELECT QUOTE(?), ...` per statement to render the
+    # parameters; bulk inserts would pay for it. Production runs without it, so the timings do too.
+    settings.DEBUG = False
+
+
+def options(description: str, **defaults: int) -> argparse.Namespace:
+    """`python -m benchmarks.bench_x RESULT.json [--name N ...]`. Unknown options are ignored, so the
+    runner can pass one set of options to every benchmark."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("result", help="where to write the result JSON")
+    for name, default in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default, dest=name)
+    args, _unknown = parser.parse_known_args()
+    return args
+
+
+def say(message: str) -> None:
+    print(f"  {message}", flush=True)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -29,10 +54,76 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {"median_ms": round(statistics.median(ordered) * 1000, 3), "p95_ms": round(p95 * 1000, 3)}
+
+
+class QueryCounter:
+    """Counts SQL statements through `connection.execute_wrapper` and remembers the slowest: no SQL
+    logging, so counting costs next to nothing and can run inside the timed region."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.slowest: dict[str, float] = {}  # statement → its longest run, seconds
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            took = time.perf_counter() - started
+            if took > self.slowest.get(sql, 0.0):
+                self.slowest[sql] = took
+
+    def top(self, n: int = 3) -> list[dict[str, Any]]:
+        worst = sorted(self.slowest.items(), key=lambda kv: -kv[1])[:n]
+        return [{"ms": ms(took), "sql": sql} for sql, took in worst]
+
+
+@contextmanager
+def counting_queries() -> Iterator[QueryCounter]:
+    from django.db import connection
+
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        yield counter
+
+
+def machine() -> dict[str, Any]:
+    import sqlite3
+
+    import django
+
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in cpuinfo.read_text().splitlines()
+            if ln.startswith("model name")
+        ]
+        model = names[0] if names else model
+    return {
+        "cpus": os.cpu_count(),
+        "processor": model,
+        "system": f"{platform.system()} {platform.release()}",
+        "python": sys.version.split()[0],
+        "django": django.get_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def ratio(value: float, base: float) -> float | None:
+    return round(value / base, 2) if base else None
 
 
 def write(path: str, rows: list[tuple[str, Any, Any, Any]], **extra: Any) -> None:
     """rows: (measure, value, baseline or limit, ratio)."""
-    Path(path).write_text(json.dumps({"rows": rows, **extra}, ensure_ascii=False, indent=2))
+    Path(path).write_text(
+        json.dumps({"rows": rows, "machine": machine(), **extra}, ensure_ascii=False, indent=2, default=str)
+    )

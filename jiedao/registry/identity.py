@@ -30,14 +30,16 @@ def apply_identity(person: Person, *, id_type: str, id_number: object, phone: ob
     """Set document, phone, indexes, masks and (for resident IDs) sex and birth date on `person`.
     Validation errors propagate as InvalidInput with `field` set."""
     person.id_type = id_type
-    number = normalize_document(id_type, id_number) if id_type != IdType.NONE else ""
+    if id_type == IdType.RESIDENT_ID:
+        rid = parse_resident_id(id_number)  # parsed once: number, sex and birth date together
+        number = rid.number
+        person.sex = Sex.MALE if rid.sex == "M" else Sex.FEMALE
+        person.birth_date = rid.birth_date
+    else:
+        number = normalize_document(id_type, id_number) if id_type != IdType.NONE else ""
     person.id_number = number
     person.id_index = id_lookup_key(id_type, number) if number else ""
     person.id_masked = mask_id(number)
-    if id_type == IdType.RESIDENT_ID and number:
-        rid = parse_resident_id(number)
-        person.sex = Sex.MALE if rid.sex == "M" else Sex.FEMALE
-        person.birth_date = rid.birth_date
     text_phone = "" if phone is None else str(phone).strip()
     normalized = normalize_mobile(text_phone) if text_phone else ""
     person.phone = normalized

@@ -160,7 +160,11 @@ class Household(Scoped):
 
     class Meta:
         ordering = ["address", "pk"]
-        indexes = [models.Index(fields=["community", "grid", "address"])]
+        # The list sorts by address within a community or a grid: these serve that ORDER BY ... LIMIT.
+        indexes = [
+            models.Index(fields=["community", "address", "id"], name="household_comm_addr"),
+            models.Index(fields=["grid", "address", "id"], name="household_grid_addr"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.file_no} {self.address}"
