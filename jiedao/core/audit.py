@@ -87,3 +87,16 @@ def verify_chain() -> tuple[bool, int | None]:
             return False, entry.id
         prev = entry.hash
     return True, None
+
+
+# Human labels for action codes, registered by each app so that history lists read as sentences.
+_ACTION_LABELS: dict[str, Any] = {}
+
+
+def register_action_labels(labels: dict[str, Any]) -> None:
+    _ACTION_LABELS.update(labels)
+
+
+def action_label(code: str) -> str:
+    label = _ACTION_LABELS.get(code)
+    return str(label) if label is not None else code

@@ -7,9 +7,15 @@ class RegistryConfig(AppConfig):
     verbose_name = "Register of people and places"
 
     def ready(self) -> None:
-        from jiedao.core import dashboard
-        from jiedao.registry.own_sections import register_sections, registry_cards, registry_map_panel
+        from jiedao.core import audit, dashboard
+        from jiedao.registry.own_sections import (
+            ACTION_LABELS,
+            register_sections,
+            registry_cards,
+            registry_map_panel,
+        )
 
         register_sections()
         dashboard.register(10)(registry_cards)
+        audit.register_action_labels(ACTION_LABELS)
         dashboard.register_panel(10)(registry_map_panel)

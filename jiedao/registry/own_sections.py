@@ -29,6 +29,13 @@ ACTION_LABELS = {
     "registry.set_care_tags": gettext_lazy("Care tags changed"),
     "registry.unmask_person": gettext_lazy("Full number viewed"),
     "registry.import_households": gettext_lazy("Imported"),
+    "registry.stage_import": gettext_lazy("Spreadsheet uploaded for import"),
+    "registry.create_compound": gettext_lazy("Compound registered"),
+    "registry.create_building": gettext_lazy("Building registered"),
+    "registry.create_entrance": gettext_lazy("Entrance registered"),
+    "registry.create_flat": gettext_lazy("Flat registered"),
+    "registry.export_households": gettext_lazy("Households exported to Excel"),
+    "registry.export_persons": gettext_lazy("Persons exported to Excel"),
 }
 
 

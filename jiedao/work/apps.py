@@ -1,4 +1,15 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS = {
+    "work.create": _("Work item created"),
+    "work.start": _("Work started"),
+    "work.complete": _("Marked done"),
+    "work.cancel": _("Cancelled"),
+    "work.reassign": _("Reassigned"),
+    "work.escalate": _("Escalated to the supervisor"),
+    "work.export": _("Exported to Excel"),
+}
 
 
 class WorkConfig(AppConfig):
@@ -6,6 +17,9 @@ class WorkConfig(AppConfig):
     label = "work"
 
     def ready(self) -> None:
+        from jiedao.core import audit
+
+        audit.register_action_labels(ACTION_LABELS)
         # Dashboard cards and the Today page's own sections register here (core never imports work);
         # importing jobs registers the periodic escalation with Huey, which only autodiscovers tasks.py.
         from jiedao.work import cards, jobs  # noqa: F401

@@ -97,6 +97,9 @@ def test_grid_worker_starts_and_completes_work_without_reloading(web: Any, cast:
     expect(overdue).to_have_attribute("data-status", "done")
     expect(page.get_by_test_id("count-overdue")).to_have_text("0")
     expect(page.get_by_test_id("count-done_today")).to_have_text("3")
+    # The section headings' badges follow too (out-of-band swap), not only the counters on top.
+    expect(page.locator("#section-count-overdue")).to_have_text("0")
+    expect(page.locator("#section-count-done_today")).to_have_text("3")
     stay.check()
     web.screenshot("today-after")
 

@@ -249,7 +249,7 @@ def test_item_page_shows_history_and_supervisor_tools(cast, login) -> None:  # t
     item = make_item(cast)
     staff_page = login("community_staff_a").get(f"/work/items/{item.pk}/").content.decode()
     assert 'data-testid="reassign-form"' in staff_page and 'data-testid="cancel-form"' in staff_page
-    assert "work.create" in staff_page
+    assert "创建工作事项" in staff_page
     worker_page = login("grid_worker_a").get(f"/work/items/{item.pk}/").content.decode()
     assert 'data-testid="item-done"' in worker_page and 'data-testid="cancel-form"' not in worker_page
 
