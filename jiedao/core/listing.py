@@ -35,6 +35,13 @@ def sort_queryset(
     return qs.order_by(("-" if desc else "") + field, "-pk" if desc else "pk"), sort
 
 
+def sorted_as_listed(
+    request: HttpRequest, qs: QuerySet[Any], *, sortable: dict[str, str], default_sort: str
+) -> QuerySet[Any]:
+    """`qs` in the order the list page shows it (an export of the list keeps the user's sort)."""
+    return sort_queryset(qs, request.GET.get("sort", default_sort), sortable, default_sort)[0]
+
+
 def listing(
     request: HttpRequest, qs: QuerySet[Any], *, sortable: dict[str, str], default_sort: str
 ) -> Listing:
@@ -48,3 +55,15 @@ def listing(
     page = Paginator(qs, per_page).get_page(request.GET.get("page"))
     params = {k: v for k, v in request.GET.items() if k != "page" and v}
     return Listing(page=page, sort=sort, querystring=urlencode(params))
+
+
+def sort_links(request: HttpRequest, current: str, keys: list[str]) -> dict[str, dict[str, str]]:
+    """For each sortable column: the query string that sorts by it (toggling direction, keeping the
+    filters, back to page 1) and its current direction, "asc", "desc" or ""."""
+    params = {k: v for k, v in request.GET.items() if k not in ("sort", "page") and v}
+    out = {}
+    for key in keys:
+        direction = "asc" if current == key else ("desc" if current == f"-{key}" else "")
+        target = f"-{key}" if direction == "asc" else key
+        out[key] = {"qs": urlencode({**params, "sort": target}), "dir": direction}
+    return out

@@ -3,11 +3,8 @@ action → render; every rule is in org/actions.py and every read in org/queries
 
 from __future__ import annotations
 
-import io
 from typing import Any
-from urllib.parse import urlencode
 
-import xlsxwriter
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
@@ -18,10 +15,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from jiedao.core.decorators import role_required
 from jiedao.core.errors import Conflict, InvalidInput, JiedaoError
+from jiedao.core.forms import attach_error
 from jiedao.core.htmx import render_page
 from jiedao.core.identity import mask_phone
-from jiedao.core.listing import listing, sort_queryset
+from jiedao.core.ledger import stamped, xlsx_response
+from jiedao.core.listing import listing, sort_links, sorted_as_listed
 from jiedao.org import actions, queries
+from jiedao.org.exports import staff_workbook
 from jiedao.org.filters import STAFF_DEFAULT_SORT, STAFF_SORTABLE, filter_staff
 from jiedao.org.forms import (
     ApiKeyForm,
@@ -46,23 +46,6 @@ class LogoutView(auth_views.LogoutView):
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
-
-
-def _form_error(form: Any, exc: JiedaoError, renamed: dict[str, str] | None = None) -> None:
-    """Show an action's refusal beside the field it names (or above the form)."""
-    field = (renamed or {}).get(exc.field or "", exc.field)
-    form.add_error(field if field in form.fields else None, exc.message)
-
-
-def _sort_links(request: HttpRequest, current: str, keys: list[str]) -> dict[str, dict[str, str]]:
-    """For each sortable column: the query string that sorts by it (toggling direction) and its state."""
-    params = {k: v for k, v in request.GET.items() if k not in ("page", "sort") and v}
-    out = {}
-    for key in keys:
-        state = "asc" if current == key else ("desc" if current == f"-{key}" else "")
-        target = f"-{key}" if state == "asc" else key
-        out[key] = {"qs": urlencode({**params, "sort": target}), "state": state}
-    return out
 
 
 def _posted(request: HttpRequest) -> Any:
@@ -96,7 +79,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         "list": lst,
         "form": form,
         "hx_target": "#staff-table",
-        "sort": _sort_links(request, lst.sort, list(STAFF_SORTABLE)),
+        "sort": sort_links(request, lst.sort, list(STAFF_SORTABLE)),
     }
     return render_page(request, "org/staff_list.html", "org/_staff_table.html", ctx)
 
@@ -104,44 +87,10 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required()
 def staff_export(request: HttpRequest) -> HttpResponse:
-    """The filtered staff list as a spreadsheet; work phones masked as on the page."""
+    """The filtered staff list as a spreadsheet, in the list's order; work phones masked as on the page."""
     qs, _form = _staff_rows(request)
-    qs, _sort = sort_queryset(
-        qs, request.GET.get("sort", STAFF_DEFAULT_SORT), STAFF_SORTABLE, STAFF_DEFAULT_SORT
-    )
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True})
-    sheet = book.add_worksheet(_("Staff")[:31])
-    bold = book.add_format({"bold": True})
-    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    headers = [_("Username"), _("Display name"), _("Work phone"), _("Roles"), _("Status"), _("Last sign-in"),
-               _("Joined")]  # fmt: skip
-    for col, title in enumerate(headers):
-        sheet.write_string(0, col, str(title), bold)
-    tz = timezone.get_current_timezone()
-    for row, user in enumerate(qs, start=1):
-        roles = "; ".join(f"{a.get_role_display()} · {a.unit}" for a in user.current_assignments)
-        # write_string everywhere: a cell that starts with "=" stays text, never a formula.
-        sheet.write_string(row, 0, user.username)
-        sheet.write_string(row, 1, user.display_name)
-        sheet.write_string(row, 2, mask_phone(user.work_phone))
-        sheet.write_string(row, 3, roles)
-        sheet.write_string(row, 4, str(_("Active") if user.is_active else _("Deactivated")))
-        for col, value in ((5, user.last_login), (6, user.date_joined)):
-            if value:
-                sheet.write_datetime(row, col, timezone.localtime(value, tz).replace(tzinfo=None), when)
-    sheet.set_column(0, 1, 16)
-    sheet.set_column(2, 2, 14)
-    sheet.set_column(3, 3, 48)
-    sheet.set_column(4, 6, 16)
-    sheet.freeze_panes(1, 0)
-    book.close()
-    response = HttpResponse(
-        buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="staff-{stamp}.xlsx"'
-    return _no_store(response)
+    qs = sorted_as_listed(request, qs, sortable=STAFF_SORTABLE, default_sort=STAFF_DEFAULT_SORT)
+    return xlsx_response(stamped("staff"), staff_workbook(qs).data)
 
 
 @require_http_methods(["GET", "POST"])
@@ -161,7 +110,7 @@ def staff_new(request: HttpRequest) -> HttpResponse:
                     subdistrict=subdistrict, community=community, grid=grid,
                 )  # fmt: skip
             except (InvalidInput, Conflict) as exc:
-                _form_error(form, exc)
+                attach_error(form, exc)
             else:
                 messages.success(request, _("Staff account %(name)s created.") % {"name": user})
                 return redirect("org:staff_detail", pk=user.pk)
@@ -214,7 +163,7 @@ def staff_add_role(request: HttpRequest, pk: int) -> HttpResponse:
                     community=community, grid=grid, reason=d["reason"],
                 )  # fmt: skip
             except (InvalidInput, Conflict) as exc:
-                _form_error(form, exc)
+                attach_error(form, exc)
             else:
                 messages.success(request, _("Role added."))
                 return redirect("org:staff_detail", pk=staff.pk)
@@ -277,7 +226,7 @@ def staff_password(request: HttpRequest, pk: int) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                 )  # fmt: skip
             except InvalidInput as exc:
-                _form_error(form, exc)
+                attach_error(form, exc)
             else:
                 messages.success(request, _("Password reset. Their open sessions have ended."))
                 return redirect("org:staff_detail", pk=staff.pk)
@@ -317,7 +266,7 @@ def api_key_new(request: HttpRequest) -> HttpResponse:
                     community=community, grid=grid, permissions=d["permissions"], expires_at=form.expires_at(),
                 )  # fmt: skip
             except (InvalidInput, Conflict) as exc:
-                _form_error(form, exc, {"expires_at": "expires_on"})
+                attach_error(form, exc, {"expires_at": "expires_on"})
             else:
                 # The raw key goes into this one response and nowhere else: not the session, not a redirect.
                 return _no_store(render(request, "org/api_key_created.html", {"key": key, "raw": raw}))
@@ -369,7 +318,7 @@ def _save_group(request: HttpRequest, group: Any) -> HttpResponse:
                 else:
                     actions.do_update_working_group(actor=request.user, group=group, **fields)
             except (InvalidInput, Conflict) as exc:
-                _form_error(form, exc)
+                attach_error(form, exc)
             else:
                 messages.success(request, _("Working group saved."))
                 return redirect("org:working_groups")

@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from jiedao.core.errors import InvalidInput
+from jiedao.core.forms import FilterForm
 from jiedao.org.models import Community, Grid
 from jiedao.places.choices import PlaceKind
 from jiedao.places.models import Place
@@ -27,7 +27,7 @@ DEFAULT_SORT = "name"
 ACTIVE_CHOICES = [("1", _("Active")), ("0", _("Inactive")), ("all", _("All"))]
 
 
-class PlaceFilter(forms.Form):
+class PlaceFilter(FilterForm):
     q = forms.CharField(
         label=_("Search"),
         required=False,
@@ -93,18 +93,3 @@ class PlaceFilter(forms.Form):
         if active != "all":
             qs = qs.filter(active=active == "1")
         return qs
-
-    def raise_first_error(self) -> None:
-        """For the API: the first problem as InvalidInput naming its field."""
-        if self.is_valid():
-            return
-        name, errors = next(iter(self.errors.items()))
-        raise InvalidInput(f"{name}: {errors[0]}", field=name)
-
-    def as_params(self) -> dict[str, Any]:
-        """The filters in force, for the export's audit entry."""
-        if not self.is_valid():
-            return {}
-        return {
-            k: (v.pk if hasattr(v, "pk") else v) for k, v in self.cleaned_data.items() if v not in (None, "")
-        }

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from jiedao.core.forms import TablerForm
 from jiedao.org.models import Community, Grid
 from jiedao.places.choices import PlaceKind
 from jiedao.places.models import Place
@@ -14,19 +15,6 @@ from jiedao.places.queries import editable_communities, editable_grids
 
 _TEXT = {"class": "form-control"}
 _SELECT = {"class": "form-select"}
-
-
-class TablerForm(forms.Form):
-    """Marks fields with errors `is-invalid`, so Tabler draws them red next to their message."""
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                classes = widget.attrs.get("class", "")
-                if "is-invalid" not in classes:
-                    widget.attrs["class"] = f"{classes} is-invalid".strip()
 
 
 class PlaceForm(TablerForm):

@@ -4,20 +4,19 @@ poster and QR download, and the public landing page a scanned venue code opens."
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiedao.core.decorators import role_required
 from jiedao.core.errors import Forbidden, JiedaoError
+from jiedao.core.forms import attach_error
 from jiedao.core.htmx import is_htmx, render_page
-from jiedao.core.listing import listing, sort_queryset
+from jiedao.core.ledger import stamped, xlsx_response
+from jiedao.core.listing import listing, sort_links, sorted_as_listed
 from jiedao.places import actions
 from jiedao.places.choices import (
     CONTACT_REVEALERS,
@@ -39,23 +38,6 @@ from jiedao.places.queries import (
 )
 
 
-def sort_links(request: HttpRequest, current: str, keys: list[str]) -> dict[str, dict[str, str]]:
-    """For each sortable column: the query string that sorts by it (toggling direction) and the
-    current direction ("asc", "desc" or "")."""
-    params = {k: v for k, v in request.GET.items() if k not in ("sort", "page") and v}
-    out = {}
-    for key in keys:
-        direction = "asc" if current == key else ("desc" if current == f"-{key}" else "")
-        new = f"-{key}" if direction == "asc" else key
-        out[key] = {"qs": urlencode({**params, "sort": new}), "dir": direction}
-    return out
-
-
-def _form_error(form: forms.Form, exc: JiedaoError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, exc.message)
-
-
 @require_GET
 @role_required(*PLACE_VIEWERS)
 def place_list(request: HttpRequest) -> HttpResponse:
@@ -63,12 +45,10 @@ def place_list(request: HttpRequest) -> HttpResponse:
     filters = PlaceFilter(request.GET, user=user)
     qs = filters.apply(places_visible_to(user))
     lst = listing(request, qs, sortable=SORTABLE, default_sort=DEFAULT_SORT)
-    params = {k: v for k, v in request.GET.items() if k not in ("page", "per_page") and v}
     ctx = {
         "list": lst,
         "filters": filters,
         "sorts": sort_links(request, lst.sort, list(SORTABLE)),
-        "export_qs": urlencode(params),
         "hx_target": "#place-list",
         "can_create": not editor_scope(user).empty,
     }
@@ -81,14 +61,9 @@ def place_export(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     filters = PlaceFilter(request.GET, user=user)
     qs = filters.apply(places_visible_to(user))
-    qs, _sort = sort_queryset(qs, request.GET.get("sort", DEFAULT_SORT), SORTABLE, DEFAULT_SORT)
+    qs = sorted_as_listed(request, qs, sortable=SORTABLE, default_sort=DEFAULT_SORT)
     content = actions.do_export_places(actor=user, places=qs, filters=filters.as_params())
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    resp = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    resp["Content-Disposition"] = f'attachment; filename="places-{stamp}.xlsx"'
-    return resp
+    return xlsx_response(stamped("places"), content)
 
 
 @require_GET
@@ -119,7 +94,7 @@ def place_create(request: HttpRequest) -> HttpResponse:
         except JiedaoError as exc:
             if exc.status not in (409, 422):
                 raise
-            _form_error(form, exc)
+            attach_error(form, exc)
         else:
             messages.success(
                 request, _("Place filed. Its venue code is %(code)s.") % {"code": place.venue_code}
@@ -149,7 +124,7 @@ def place_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except JiedaoError as exc:
             if exc.status not in (409, 422):
                 raise
-            _form_error(form, exc)
+            attach_error(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("places:detail", pk=place.pk)
@@ -171,7 +146,7 @@ def place_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
         except JiedaoError as exc:
             if exc.status not in (409, 422):
                 raise
-            _form_error(form, exc)
+            attach_error(form, exc)
         else:
             messages.success(request, _("%(name)s is now inactive.") % {"name": place.name})
             return redirect("places:detail", pk=place.pk)

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jiedao.core.errors import InvalidInput
+from jiedao.core.forms import FilterForm
 from jiedao.work.choices import OPEN_STATUSES, Priority, WorkStatus
 from jiedao.work.models import WorkItem
 
@@ -28,7 +28,7 @@ STATUS_CHOICES = [("", _("Any status")), ("open_any", _("Open or in progress")),
 _SELECT = {"class": "form-select"}
 
 
-class WorkFilter(forms.Form):
+class WorkFilter(FilterForm):
     q = forms.CharField(
         label=_("Search"),
         required=False,
@@ -105,17 +105,6 @@ class WorkFilter(forms.Form):
         if d.get("overdue"):
             qs = qs.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
         return qs
-
-    def raise_first_error(self) -> None:
-        if self.is_valid():
-            return
-        name, errors = next(iter(self.errors.items()))
-        raise InvalidInput(f"{name}: {errors[0]}", field=name)
-
-    def as_params(self) -> dict[str, Any]:
-        if not self.is_valid():
-            return {}
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "", False)}
 
 
 def filter_options(qs: QuerySet[WorkItem]) -> tuple[list[str], list[tuple[int, str]]]:

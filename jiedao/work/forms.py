@@ -7,22 +7,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from jiedao.core.forms import TablerForm
 from jiedao.org.choices import Role
 
 _TEXT = {"class": "form-control"}
-
-
-class TablerForm(forms.Form):
-    """Marks fields with errors `is-invalid`, so Tabler draws them red next to their message."""
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                classes = widget.attrs.get("class", "")
-                if "is-invalid" not in classes:
-                    widget.attrs["class"] = f"{classes} is-invalid".strip()
 
 
 class CompleteForm(TablerForm):

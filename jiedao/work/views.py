@@ -5,7 +5,6 @@ buttons (HTMX on the Today cards: the card is replaced in place)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -17,8 +16,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jiedao.core.decorators import role_required
 from jiedao.core.errors import Forbidden, JiedaoError
+from jiedao.core.forms import attach_error
 from jiedao.core.htmx import is_htmx, render_page
-from jiedao.core.listing import listing, sort_queryset
+from jiedao.core.ledger import stamped, xlsx_response
+from jiedao.core.listing import listing, sort_links, sorted_as_listed
 from jiedao.org.models import User
 from jiedao.work import actions
 from jiedao.work.filters import DEFAULT_SORT, SORTABLE, WorkFilter, filter_options
@@ -35,20 +36,6 @@ from jiedao.work.queries import (
 )
 from jiedao.work.sections import today_sections
 from jiedao.work.today import board_for, decorate
-
-
-def sort_links(request: HttpRequest, current: str, keys: list[str]) -> dict[str, dict[str, str]]:
-    """Per sortable column: the query string that sorts by it (toggling direction) and the current
-    direction ("asc", "desc" or "")."""
-    params = {k: v for k, v in request.GET.items() if k not in ("sort", "page") and v}
-    out = {}
-    for key in keys:
-        direction = "asc" if current == key else ("desc" if current == f"-{key}" else "")
-        out[key] = {
-            "qs": urlencode({**params, "sort": f"-{key}" if direction == "asc" else key}),
-            "dir": direction,
-        }
-    return out
 
 
 @require_GET
@@ -76,12 +63,10 @@ def _work_list_context(request: HttpRequest) -> tuple[WorkFilter, Any]:
 def work_list(request: HttpRequest) -> HttpResponse:
     filters, qs = _work_list_context(request)
     lst = listing(request, qs, sortable=SORTABLE, default_sort=DEFAULT_SORT)
-    params = {k: v for k, v in request.GET.items() if k not in ("page", "per_page") and v}
     ctx = {
         "list": lst,
         "filters": filters,
         "sorts": sort_links(request, lst.sort, list(SORTABLE)),
-        "export_qs": urlencode(params),
         "hx_target": "#work-list",
         "now": timezone.now(),
     }
@@ -92,14 +77,9 @@ def work_list(request: HttpRequest) -> HttpResponse:
 @role_required(*OFFICE_ROLES)
 def work_export(request: HttpRequest) -> HttpResponse:
     filters, qs = _work_list_context(request)
-    qs, _sort = sort_queryset(qs, request.GET.get("sort", DEFAULT_SORT), SORTABLE, DEFAULT_SORT)
+    qs = sorted_as_listed(request, qs, sortable=SORTABLE, default_sort=DEFAULT_SORT)
     content = actions.do_export_work_items(actor=request.user, items=qs, filters=filters.as_params())
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    resp = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    resp["Content-Disposition"] = f'attachment; filename="work-{stamp}.xlsx"'
-    return resp
+    return xlsx_response(stamped("work"), content)
 
 
 def _detail_context(request: HttpRequest, item: Any, **forms: Any) -> dict[str, Any]:
@@ -208,7 +188,7 @@ def item_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         except JiedaoError as exc:
             if exc.status not in (409, 422):
                 raise
-            form.add_error("reason" if exc.field == "reason" else None, exc.message)
+            attach_error(form, exc)
         else:
             messages.success(request, _("Work item cancelled."))
             return redirect("work:item", pk=item.pk)
@@ -231,7 +211,7 @@ def item_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         except JiedaoError as exc:
             if exc.status not in (409, 422):
                 raise
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            attach_error(form, exc)
         else:
             messages.success(request, _("Work item reassigned."))
             return redirect("work:item", pk=item.pk)

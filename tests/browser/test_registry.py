@@ -3,12 +3,12 @@ unmasking an ID with a reason, global search by exact ID, and the spreadsheet im
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from jiedao.core.ledger import Column, write_xlsx
 from jiedao.core.models import AuditEntry
 from jiedao.registry.models import Household, Person
 from jiedao.registry.tests.factories import make_household, mobile, person_name, resident_id
@@ -120,18 +120,8 @@ def _rows(bad: bool) -> list[list[str]]:
 
 
 def _xlsx(rows: list[list[str]]) -> bytes:
-    import xlsxwriter
-
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("居民")
-    text = book.add_format({"num_format": "@"})
-    sheet.write_row(0, 0, HEADERS)
-    for i, row in enumerate(rows, start=1):
-        for j, value in enumerate(row):
-            sheet.write_string(i, j, value, text)  # IDs as text, the way the template asks
-    book.close()
-    return out.getvalue()
+    # IDs as text, the way the import template asks
+    return write_xlsx("居民", [Column(h, text=True) for h in HEADERS], rows).data
 
 
 def _upload(web: Any, community: Any, name: str, data: bytes) -> None:

@@ -4,10 +4,13 @@ error shape."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
@@ -17,8 +20,16 @@ from jiedao.org.actions import do_create_api_key
 
 
 @pytest.fixture
-def api_schema(db: Any) -> Any:
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+def api_schema(db: Any) -> Iterator[Any]:
+    # Calling the WSGI app directly fires request_finished, whose handler would close the test's
+    # database connection (PostgreSQL) mid-transaction; Django's own test client unhooks it the same way.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
-from jiedao.core.errors import JiedaoError, NotFound
+from jiedao.core.errors import NotFound
 from jiedao.org.models import Community, Grid
 from jiedao.registry.queries import READ_ROLES, communities_for, compounds_visible_to, grids_for
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def filter_choices(user: Any) -> dict[str, Any]:
@@ -21,12 +18,6 @@ def filter_choices(user: Any) -> dict[str, Any]:
         "grids": list(grids_for(user, READ_ROLES)),
         "compounds": list(compounds_visible_to(user).select_related(None).only("pk", "name")[:500]),
     }
-
-
-def attach_error(form: forms.Form, exc: JiedaoError) -> None:
-    """Show an action's error on the field it names (or on the form)."""
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, exc.message)
 
 
 def unit_or_404(
@@ -45,13 +36,6 @@ def unit_or_404(
         except (Grid.DoesNotExist, ValueError, TypeError):
             raise NotFound("未找到该网格 / grid not found")
     return community, grid
-
-
-def download(data: bytes, filename: str, content_type: str = XLSX) -> HttpResponse:
-    response = HttpResponse(data, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def hx(request: HttpRequest) -> bool:

@@ -13,7 +13,9 @@ from django.views.decorators.http import require_http_methods
 
 from jiedao.core.decorators import role_required
 from jiedao.core.errors import JiedaoError
+from jiedao.core.forms import attach_error
 from jiedao.core.htmx import is_htmx, render_page
+from jiedao.core.ledger import stamped, xlsx_response
 from jiedao.core.listing import listing
 from jiedao.registry import actions
 from jiedao.registry.choices import CareTagKind, HouseholdStatus
@@ -31,7 +33,7 @@ from jiedao.registry.queries import (
     households_visible_to,
 )
 from jiedao.registry.sections import household_sections
-from jiedao.registry.views.common import attach_error, download, filter_choices, unit_or_404
+from jiedao.registry.views.common import filter_choices, unit_or_404
 
 
 @role_required(*READ_ROLES)
@@ -57,7 +59,7 @@ def households_export(request: HttpRequest) -> HttpResponse:
     filters = HouseholdFilters.from_params(request.GET)
     qs = filters.apply(households_visible_to(request.user)).order_by("address", "pk")
     data = actions.do_export_households(actor=request.user, queryset=qs, filters=filters.as_params())
-    return download(data, f"households-{timezone.localdate():%Y%m%d}.xlsx")
+    return xlsx_response(stamped("households"), data)
 
 
 @role_required(*READ_ROLES)

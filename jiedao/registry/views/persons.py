@@ -7,13 +7,14 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from jiedao.core.decorators import role_required
 from jiedao.core.errors import JiedaoError
+from jiedao.core.forms import attach_error
 from jiedao.core.htmx import is_htmx, render_page
+from jiedao.core.ledger import stamped, xlsx_response
 from jiedao.core.listing import listing
 from jiedao.registry import actions
 from jiedao.registry.choices import CareTagKind, IdType, Sex
@@ -31,7 +32,7 @@ from jiedao.registry.queries import (
     search,
 )
 from jiedao.registry.sections import person_sections
-from jiedao.registry.views.common import attach_error, download, filter_choices, hx
+from jiedao.registry.views.common import filter_choices, hx
 
 
 @role_required(*READ_ROLES)
@@ -57,7 +58,7 @@ def persons_export(request: HttpRequest) -> HttpResponse:
     filters = PersonFilters.from_params(request.GET)
     qs = filters.apply(persons_visible_to(request.user)).order_by("name", "pk")
     data = actions.do_export_persons(actor=request.user, queryset=qs, filters=filters.as_params())
-    return download(data, f"persons-{timezone.localdate():%Y%m%d}.xlsx")
+    return xlsx_response(stamped("persons"), data)
 
 
 @role_required(*READ_ROLES)
