@@ -12,6 +12,7 @@ ACTION_LABELS = {
     "org.revoke_api_key": _("API key revoked"),
     "org.create_working_group": _("Working group created"),
     "org.update_working_group": _("Working group changed"),
+    "org.export_staff": _("Staff list exported to Excel"),
 }
 
 

@@ -21,7 +21,6 @@ from jiedao.core.identity import mask_phone
 from jiedao.core.ledger import stamped, xlsx_response
 from jiedao.core.listing import listing, sort_links, sorted_as_listed
 from jiedao.org import actions, queries
-from jiedao.org.exports import staff_workbook
 from jiedao.org.filters import STAFF_DEFAULT_SORT, STAFF_SORTABLE, filter_staff
 from jiedao.org.forms import (
     ApiKeyForm,
@@ -90,7 +89,10 @@ def staff_export(request: HttpRequest) -> HttpResponse:
     """The filtered staff list as a spreadsheet, in the list's order; work phones masked as on the page."""
     qs, _form = _staff_rows(request)
     qs = sorted_as_listed(request, qs, sortable=STAFF_SORTABLE, default_sort=STAFF_DEFAULT_SORT)
-    return xlsx_response(stamped("staff"), staff_workbook(qs).data)
+    filters = {k: v for k, v in request.GET.items() if v}
+    return xlsx_response(
+        stamped("staff"), actions.do_export_staff(actor=request.user, users=qs, filters=filters)
+    )
 
 
 @require_http_methods(["GET", "POST"])

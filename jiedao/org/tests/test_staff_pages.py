@@ -131,6 +131,9 @@ def test_export_matches_the_filters_and_masks_phones(login, cast) -> None:  # ty
     assert "医生" in excel[3] or "Doctor" in excel[3]
     row = next(i for i, r in enumerate(rows, start=1) if r[0] == "excel")
     assert sheet.cell(row=row, column=2).data_type == "s"  # text, never a formula
+    entry = AuditEntry.objects.get(action="org.export_staff")
+    assert entry.actor_label == "community_staff_a"
+    assert entry.changes == {"filters": {"role": "doctor"}, "rows": 2}
 
 
 # ---- create ----------------------------------------------------------------------------------------
