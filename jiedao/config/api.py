@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -27,7 +28,7 @@ def _jiedao_error(request: HttpRequest, exc: JiedaoError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    err = Unauthenticated("需要登录或有效的 API 密钥 / sign in or send a valid X-API-Key")
+    err = Unauthenticated(_("Sign in or send a valid X-API-Key."))
     return api.create_response(request, err.as_dict(), status=401)
 
 

@@ -43,12 +43,13 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
     ("org:staff", _("Staff"), "user-cog", {"command", "community_staff"}),
     ("org:working_groups", _("Working groups"), "users-group", {"command"}),
     ("org:api_keys", _("API keys"), "key", {"command"}),
+    ("protocols:list", _("Prevention protocols"), "book", set()),
     ("core:audit", _("Audit log"), "history", {"command", "auditor"}),
 ]
 
 
 # Rarely used office pages sit in a "More" menu so the bar fits one line on a laptop.
-ADMIN_ITEMS = {"org:working_groups", "org:api_keys", "core:audit"}
+ADMIN_ITEMS = {"org:working_groups", "org:api_keys", "core:audit", "protocols:list"}
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:

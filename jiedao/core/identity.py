@@ -7,6 +7,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from jiedao.core.errors import InvalidInput
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -41,64 +43,69 @@ def parse_resident_id(raw: object, *, today: dt.date | None = None) -> ResidentI
     part is wrong (length, characters, region prefix, birth date, checksum, or Excel damage)."""
     text = ("" if raw is None else str(raw)).strip().replace(" ", "").upper()
     if not text:
-        raise InvalidInput("身份证号为空 / the resident ID is empty", field="id_number")
+        raise InvalidInput(_("The resident ID is empty."), field="id_number")
     if _SCI.match(text):
         raise InvalidInput(
-            f"身份证号“{text}”被 Excel 转成了科学计数法，后几位已丢失；请把该列设为文本格式后重新填写 / "
-            "the ID was turned into a number by Excel (scientific notation) and its last digits are lost: "
-            "format the column as text and enter it again",
+            _(
+                "The ID “%(text)s” was turned into a number by Excel (scientific notation) and its last "
+                "digits are lost: format the column as text and enter it again."
+            )
+            % {"text": text},
             field="id_number",
         )
     if text.endswith(".0") and text[:-2].isdigit():
         raise InvalidInput(
-            f"身份证号“{text}”被 Excel 当成了数字，末位可能已失真；请把该列设为文本格式 / "
-            "the ID was stored as a number by Excel and its last digits may be wrong: format the column as text",
+            _(
+                "The ID “%(text)s” was stored as a number by Excel and its last digits may be wrong: "
+                "format the column as text."
+            )
+            % {"text": text},
             field="id_number",
         )
     if len(text) == 15 and text.isdigit():
         raise InvalidInput(
-            "这是 15 位的一代身份证号，请填写 18 位号码 / a 15-digit first-generation ID: use the 18-digit number",
+            _("This is a 15-digit first-generation ID: enter the 18-digit number."),
             field="id_number",
         )
     if len(text) == 17 and text.isdigit() and id_check_char(text) == "X":
         raise InvalidInput(
-            "身份证号只有 17 位，末位的 X 丢失了 / the ID has 17 characters: its final X is missing",
+            _("The ID has only 17 characters: its final X is missing."),
             field="id_number",
         )
     if len(text) != 18:
         raise InvalidInput(
-            f"身份证号应为 18 位，这里是 {len(text)} 位 / the ID must have 18 characters, this one has {len(text)}",
+            _("The ID must have 18 characters; this one has %(n)s.") % {"n": len(text)},
             field="id_number",
         )
     if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
         raise InvalidInput(
-            "身份证号前 17 位须为数字，末位为数字或 X / the first 17 characters must be digits and the last a digit or X",
+            _("The first 17 characters of the ID must be digits and the last a digit or X."),
             field="id_number",
         )
     region = text[:6]
     if region[:2] not in PROVINCE_CODES or region[2:] == "0000":
         raise InvalidInput(
-            f"身份证号的地区码 {region} 不存在 / region prefix {region} is not a valid area code",
+            _("The ID's region prefix %(region)s is not a valid area code.") % {"region": region},
             field="id_number",
         )
     try:
         birth = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
         raise InvalidInput(
-            f"身份证号中的出生日期 {text[6:14]} 不是真实日期 / birth date {text[6:14]} does not exist",
+            _("The birth date %(date)s in the ID does not exist.") % {"date": text[6:14]},
             field="id_number",
         )
     today = today or dt.date.today()
     if birth > today or birth.year < 1900:
         raise InvalidInput(
-            f"身份证号中的出生日期 {birth.isoformat()} 不合理 / birth date {birth.isoformat()} is out of range",
+            _("The birth date %(date)s in the ID is out of range.") % {"date": birth.isoformat()},
             field="id_number",
         )
     expected = id_check_char(text[:17])
     if text[17] != expected:
         raise InvalidInput(
-            f"身份证号校验位错误：末位应为 {expected}，填写的是 {text[17]} / checksum digit is wrong: "
-            f"expected {expected}, got {text[17]}",
+            _("The ID's check digit is wrong: the last character should be %(expected)s, not %(got)s.")
+            % {"expected": expected, "got": text[17]},
             field="id_number",
         )
     sex = "M" if int(text[16]) % 2 else "F"
@@ -126,17 +133,21 @@ def normalize_mobile(raw: object) -> str:
             text = text[len(prefix) :]
             break
     if not text:
-        raise InvalidInput("手机号为空 / the mobile number is empty", field="phone")
+        raise InvalidInput(_("The mobile number is empty."), field="phone")
     if not text.isdigit():
-        raise InvalidInput(f"手机号“{text}”含有非数字字符 / the mobile number has non-digits", field="phone")
+        raise InvalidInput(
+            _("The mobile number “%(text)s” contains characters that are not digits.") % {"text": text},
+            field="phone",
+        )
     if len(text) != 11:
         raise InvalidInput(
-            f"手机号应为 11 位，这里是 {len(text)} 位 / a mobile number has 11 digits, this one has {len(text)}",
+            _("A mobile number has 11 digits; this one has %(n)s.") % {"n": len(text)},
             field="phone",
         )
     if not _PHONE.match(text):
         raise InvalidInput(
-            f"手机号“{text}”的号段不存在（应以 13–19 开头）/ the mobile prefix is not valid (must start 13–19)",
+            _("The prefix of the mobile number “%(text)s” does not exist (it must start with 13–19).")
+            % {"text": text},
             field="phone",
         )
     return text
@@ -156,27 +167,33 @@ def normalize_credit_code(raw: object) -> str:
     text = ("" if raw is None else str(raw)).strip().replace(" ", "").upper()
     if len(text) != 18:
         raise InvalidInput(
-            f"统一社会信用代码应为 18 位，这里是 {len(text)} 位 / the credit code must have 18 characters, "
-            f"this one has {len(text)}",
+            _("The unified social credit code must have 18 characters; this one has %(n)s.")
+            % {"n": len(text)},
             field="credit_code",
         )
     bad = sorted({c for c in text if c not in _CREDIT_CHARS})
     if bad:
         raise InvalidInput(
-            f"统一社会信用代码含有不允许的字符 {''.join(bad)}（不使用 I、O、Z、S、V）/ "
-            f"the credit code contains characters it never uses: {''.join(bad)}",
+            _(
+                "The unified social credit code contains characters it never uses: %(chars)s "
+                "(I, O, Z, S and V are not used)."
+            )
+            % {"chars": "".join(bad)},
             field="credit_code",
         )
     if not text[2:8].isdigit():
         raise InvalidInput(
-            "统一社会信用代码第 3–8 位应为行政区划码 / characters 3–8 must be the area code",
+            _("Characters 3–8 of the unified social credit code must be the area code."),
             field="credit_code",
         )
     expected = credit_check_char(text[:17])
     if text[17] != expected:
         raise InvalidInput(
-            f"统一社会信用代码校验位错误：应为 {expected}，填写的是 {text[17]} / checksum character is wrong: "
-            f"expected {expected}, got {text[17]}",
+            _(
+                "The check character of the unified social credit code is wrong: it should be %(expected)s, "
+                "not %(got)s."
+            )
+            % {"expected": expected, "got": text[17]},
             field="credit_code",
         )
     return text

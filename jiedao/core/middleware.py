@@ -61,8 +61,10 @@ class LanguageMiddleware:
 
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
         lang = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-        translation.activate(lang)
         request.LANGUAGE_CODE = lang  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        # Only for this request: a thread that served an English request must not go on producing
+        # English messages outside a request (commands, jobs, tests).
+        with translation.override(lang):
+            response = self.get_response(request)
         response.headers.setdefault("Content-Language", lang)
         return response

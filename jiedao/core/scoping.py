@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from jiedao.core.errors import NotFound, Unauthenticated
 
@@ -70,8 +71,8 @@ class ScopedQuerySet(models.QuerySet[M]):
 def access(queryset: Any, user: Any, pk: Any) -> Any:
     """One row by primary key within the user's scope, or NotFound — never a hint that it exists."""
     if user is None or not getattr(user, "is_authenticated", False):
-        raise Unauthenticated("请先登录 / please sign in")
+        raise Unauthenticated(_("Please sign in."))
     try:
         return queryset.visible_to(user).get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到 / not found")
+        raise NotFound(_("Not found."))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from jiedao.core import dashboard
 from jiedao.core.decorators import role_required
@@ -51,7 +52,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     from jiedao.core.errors import NotFound
     from jiedao.core.middleware import error_response
 
-    return error_response(request, NotFound("未找到 / not found"))
+    return error_response(request, NotFound(_("Not found.")))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -60,7 +61,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     body = {
         "error": {
             "code": "server_error",
-            "message": f"内部错误，请把编号 {rid} 告诉管理员 / internal error, request {rid}",
+            "message": _("Internal error: give the administrator the request number %(rid)s.") % {"rid": rid},
         }
     }
     if request.path.startswith("/api/"):

@@ -14,6 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jiedao.core import audit
 from jiedao.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -35,18 +36,18 @@ def _resolve_unit(
     level: str, subdistrict: Subdistrict | None, community: Community | None, grid: Grid | None
 ) -> Unit:
     if level not in UnitLevel.values:
-        raise InvalidInput(f"未知层级 {level} / unknown level {level}", field="unit")
+        raise InvalidInput(_("Unknown level %(level)s.") % {"level": level}, field="unit")
     if level == UnitLevel.GRID:
         if grid is None:
-            raise InvalidInput("请选择网格 / choose a grid", field="unit")
+            raise InvalidInput(_("Choose a grid."), field="unit")
         return level, None, grid.community, grid
     if level == UnitLevel.COMMUNITY:
         if community is None:
-            raise InvalidInput("请选择社区 / choose a community", field="unit")
+            raise InvalidInput(_("Choose a community."), field="unit")
         return level, None, community, None
     subdistrict = subdistrict or Subdistrict.objects.first()
     if subdistrict is None:
-        raise InvalidInput("尚未建立街道 / no subdistrict exists yet", field="unit")
+        raise InvalidInput(_("No subdistrict exists yet."), field="unit")
     return level, subdistrict, None, None
 
 
@@ -60,14 +61,12 @@ def _check_unit_in_manager_scope(
     if scope.everything:
         return
     if level == UnitLevel.SUBDISTRICT:
-        raise Forbidden(
-            "社区工作人员不能分配或撤销街道级角色 / community staff cannot grant or revoke subdistrict-wide roles"
-        )
+        raise Forbidden(_("Community staff cannot grant or revoke subdistrict-wide roles."))
     if role in SUBDISTRICT_ONLY_ROLES:
-        raise Forbidden("社区工作人员不能分配指挥部角色 / community staff cannot grant the command role")
+        raise Forbidden(_("Community staff cannot grant the command role."))
     community_id = grid.community_id if grid else (community.pk if community else None)
     if not scope.covers(community_id, grid.pk if grid else None):
-        raise NotFound("未找到该单位 / unit not found")
+        raise NotFound(_("Unit not found."))
 
 
 def _prepare_grant(
@@ -80,12 +79,12 @@ def _prepare_grant(
 ) -> Unit:
     """Validate a role in a unit and that `actor` may grant it; writes nothing."""
     if role not in Role.values:
-        raise InvalidInput(f"未知角色 {role} / unknown role {role}", field="role")
+        raise InvalidInput(_("Unknown role %(role)s.") % {"role": role}, field="role")
     unit = _resolve_unit(level, subdistrict, community, grid)
     _check_unit_in_manager_scope(actor, unit[0], unit[2], unit[3], role)
     if role in SUBDISTRICT_ONLY_ROLES and unit[0] != UnitLevel.SUBDISTRICT:
         raise InvalidInput(
-            "指挥部角色只能分配在街道一级 / the command role can only be held for the whole subdistrict",
+            _("The command role can only be held for the whole subdistrict."),
             field="unit",
         )
     return unit
@@ -102,7 +101,7 @@ def _write_grant(*, actor: Any, user: User, role: str, unit: Unit, reason: str) 
         grid=grid,
         active=True,
     ).exists():
-        raise Conflict("该用户已有此角色 / the user already holds this role here", field="role")
+        raise Conflict(_("The user already holds this role here."), field="role")
     assignment = RoleAssignment.objects.create(
         user=user, role=role, level=level, subdistrict=subdistrict, community=community, grid=grid,
         created_by=actor, updated_by=actor,
@@ -128,7 +127,7 @@ def do_assign_role(
 ) -> RoleAssignment:
     unit = _prepare_grant(actor, role, level, subdistrict, community, grid)
     if actor is not None and not staff_visible_to(actor).filter(pk=user.pk).exists():
-        raise NotFound("未找到该人员 / staff member not found")
+        raise NotFound(_("Staff member not found."))
     with transaction.atomic():
         return _write_grant(actor=actor, user=user, role=role, unit=unit, reason=reason)
 
@@ -137,13 +136,13 @@ def check_revoke_role(actor: Any, assignment: RoleAssignment) -> None:
     """Raise unless `actor` may revoke `assignment` (pages call it before showing the confirmation)."""
     _check_unit_in_manager_scope(actor, assignment.level, assignment.community, assignment.grid)
     if actor is not None and assignment.user_id == actor.pk and assignment.role in SUBDISTRICT_ONLY_ROLES:
-        raise Forbidden("不能撤销自己的指挥部角色 / you cannot revoke your own command role")
+        raise Forbidden(_("You cannot revoke your own command role."))
 
 
 def do_revoke_role(*, actor: Any, assignment: RoleAssignment, reason: str = "") -> None:
     check_revoke_role(actor, assignment)
     if not assignment.active:
-        raise Conflict("该角色已被撤销 / this role was already revoked")
+        raise Conflict(_("This role was already revoked."))
     with transaction.atomic():
         assignment.active = False
         assignment.updated_by = actor
@@ -158,16 +157,16 @@ def do_revoke_role(*, actor: Any, assignment: RoleAssignment, reason: str = "") 
 def _clean_username(username: str) -> str:
     username = username.strip()
     if not username:
-        raise InvalidInput("请填写用户名 / username is required", field="username")
+        raise InvalidInput(_("The username is required."), field="username")
     try:
         User.username_validator(username)
     except ValidationError:
         raise InvalidInput(
-            "用户名只能包含字母、数字和 @ . + - _ / a username may contain only letters, digits and @ . + - _",
+            _("A username may contain only letters, digits and @ . + - _"),
             field="username",
         )
     if len(username) > 150:
-        raise InvalidInput("用户名最长 150 个字符 / a username has at most 150 characters", field="username")
+        raise InvalidInput(_("A username has at most 150 characters."), field="username")
     return username
 
 
@@ -206,17 +205,17 @@ def do_create_staff(
     username = _clean_username(username)
     display_name = display_name.strip()
     if not display_name:
-        raise InvalidInput("请填写姓名 / the display name is required", field="display_name")
+        raise InvalidInput(_("The display name is required."), field="display_name")
     if len(display_name) > 100:
-        raise InvalidInput(
-            "姓名最长 100 个字符 / the display name has at most 100 characters", field="display_name"
-        )
+        raise InvalidInput(_("The display name has at most 100 characters."), field="display_name")
     phone = clean_work_phone(work_phone)
     _check_password(password)
     unit = _prepare_grant(actor, role, level, subdistrict, community, grid)
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
-            raise Conflict(f"用户名 {username} 已存在 / username {username} is taken", field="username")
+            raise Conflict(
+                _("The username %(username)s is taken.") % {"username": username}, field="username"
+            )
         user = User(username=username, display_name=display_name, work_phone=phone)
         user.set_password(password)
         user.save()
@@ -233,11 +232,13 @@ def require_account_manager(actor: Any, user: User) -> None:
     if actor is None:
         return
     if not staff_visible_to(actor).filter(pk=user.pk).exists():
-        raise NotFound("未找到该人员 / staff member not found")
+        raise NotFound(_("Staff member not found."))
     if not can_manage_account(actor, user):
         raise Forbidden(
-            "此人在您的社区之外也有角色，只有指挥部可以管理其账号 / this person also holds roles outside your "
-            "community: only the command centre may manage the account"
+            _(
+                "This person also holds roles outside your community: only the command centre may manage "
+                "the account."
+            )
         )
 
 
@@ -245,7 +246,7 @@ def do_set_staff_active(*, actor: Any, user: User, active: bool, reason: str = "
     """Deactivate (the account can no longer sign in; open sessions end) or reactivate an account."""
     require_account_manager(actor, user)
     if actor is not None and user.pk == actor.pk and not active:
-        raise Forbidden("不能停用自己的账号 / you cannot deactivate your own account")
+        raise Forbidden(_("You cannot deactivate your own account."))
     if user.is_active == active:
         return  # already so: a repeated submit changes nothing and records nothing
     with transaction.atomic():
@@ -261,7 +262,7 @@ def do_reset_password(*, actor: Any, user: User, password: str, reason: str = ""
     """Set a new password chosen by the manager; the account's open sessions end with it."""
     require_account_manager(actor, user)
     if actor is not None and user.pk == actor.pk:
-        raise Forbidden("不能在此重置自己的密码 / you cannot reset your own password here")
+        raise Forbidden(_("You cannot reset your own password here."))
     _check_password(password, user)
     with transaction.atomic():
         user.set_password(password)
@@ -280,17 +281,20 @@ def hash_api_key(raw: str) -> str:
 def _clean_key_request(name: str, permissions: Iterable[str], expires_at: Any) -> tuple[str, list[str]]:
     name = name.strip()
     if not name:
-        raise InvalidInput("请填写密钥名称 / the key needs a name", field="name")
+        raise InvalidInput(_("The key needs a name."), field="name")
     if len(name) > 100:
-        raise InvalidInput("名称最长 100 个字符 / the name has at most 100 characters", field="name")
+        raise InvalidInput(_("The name has at most 100 characters."), field="name")
     perms = sorted(set(permissions))
     if not perms:
-        raise InvalidInput("请至少选择一项权限 / choose at least one permission", field="permissions")
+        raise InvalidInput(_("Choose at least one permission."), field="permissions")
     unknown = [p for p in perms if p not in ApiPermission.values]
     if unknown:
-        raise InvalidInput(f"未知权限 {', '.join(unknown)} / unknown permission", field="permissions")
+        raise InvalidInput(
+            _("Unknown permission: %(permissions)s.") % {"permissions": ", ".join(unknown)},
+            field="permissions",
+        )
     if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidInput("到期时间须在将来 / the expiry must be in the future", field="expires_at")
+        raise InvalidInput(_("The expiry must be in the future."), field="expires_at")
     return name, perms
 
 
@@ -348,7 +352,7 @@ def do_revoke_api_key(*, actor: Any, key: ApiKey, reason: str = "") -> None:
     if actor is not None:
         require_command(actor)
     if key.revoked_at is not None:
-        raise Conflict("该密钥已被吊销 / this key was already revoked")
+        raise Conflict(_("This key was already revoked."))
     with transaction.atomic():
         key.revoked_at = timezone.now()
         key.updated_by = actor
@@ -365,19 +369,19 @@ def _clean_group(
 ) -> tuple[str, list[User]]:
     name = name.strip()
     if not name:
-        raise InvalidInput("请填写工作组名称 / the working group needs a name", field="name")
+        raise InvalidInput(_("The working group needs a name."), field="name")
     if len(name) > 100:
-        raise InvalidInput("名称最长 100 个字符 / the name has at most 100 characters", field="name")
+        raise InvalidInput(_("The name has at most 100 characters."), field="name")
     clash = WorkingGroup.objects.filter(name=name)
     if group is not None:
         clash = clash.exclude(pk=group.pk)
     if clash.exists():
-        raise Conflict(f"已有名为 {name} 的工作组 / a working group named {name} exists", field="name")
+        raise Conflict(_("A working group named %(name)s exists.") % {"name": name}, field="name")
     people = list(members)
     for person in ([lead] if lead else []) + people:
         if not person.is_active or person.is_service_account:
             raise InvalidInput(
-                f"{person} 不是在职的工作人员 / {person} is not an active staff account",
+                _("%(person)s is not an active staff account.") % {"person": person},
                 field="lead" if person is lead else "members",
             )
     return name, people

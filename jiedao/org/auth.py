@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja.security import APIKeyHeader, SessionAuth
 
 from jiedao.core.errors import Forbidden
@@ -49,4 +50,4 @@ def require_permission(request: HttpRequest, permission: str) -> None:
     """Session users are limited by role and scope alone; API keys also by their permission list."""
     key = getattr(request, "api_key", None)
     if key is not None and permission not in key.permissions and "*" not in key.permissions:
-        raise Forbidden(f"此 API 密钥没有 {permission} 权限 / this API key lacks the {permission} permission")
+        raise Forbidden(_("This API key lacks the %(permission)s permission.") % {"permission": permission})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from jiedao.core.errors import Forbidden, NotFound
 from jiedao.core.scoping import Scope
@@ -21,15 +22,13 @@ def manager_scope(user: Any) -> Scope:
 def require_manager(user: Any) -> Scope:
     scope = manager_scope(user)
     if scope.empty:
-        raise Forbidden(
-            "只有指挥部和社区工作人员可以管理人员 / only command and community staff manage staff"
-        )
+        raise Forbidden(_("Only command and community staff manage staff."))
     return scope
 
 
 def require_command(user: Any) -> None:
     if not (getattr(user, "is_authenticated", False) and user.has_role(Role.COMMAND)):
-        raise Forbidden("只有指挥部可以进行此操作 / only the command centre may do this")
+        raise Forbidden(_("Only the command centre may do this."))
 
 
 def _assignments_in(scope: Scope) -> QuerySet[RoleAssignment]:
@@ -71,7 +70,7 @@ def access_staff(user: Any, pk: Any) -> User:
     try:
         return staff_visible_to(user).get(pk=pk)
     except (User.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到 / not found")
+        raise NotFound(_("Not found."))
 
 
 def access_assignment(user: Any, staff: User, pk: Any) -> RoleAssignment:
@@ -81,7 +80,7 @@ def access_assignment(user: Any, staff: User, pk: Any) -> RoleAssignment:
             user=staff, pk=pk
         )
     except (RoleAssignment.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到 / not found")
+        raise NotFound(_("Not found."))
 
 
 def assignment_in_scope(scope: Scope, assignment: RoleAssignment) -> bool:
@@ -171,7 +170,7 @@ def access_api_key(user: Any, pk: Any) -> ApiKey:
     try:
         return api_keys_visible_to(user).get(pk=pk)
     except (ApiKey.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到 / not found")
+        raise NotFound(_("Not found."))
 
 
 def working_groups_visible_to(user: Any) -> QuerySet[WorkingGroup]:
@@ -183,7 +182,7 @@ def access_working_group(user: Any, pk: Any) -> WorkingGroup:
     try:
         return working_groups_visible_to(user).get(pk=pk)
     except (WorkingGroup.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到 / not found")
+        raise NotFound(_("Not found."))
 
 
 def staff_choices_for_groups() -> QuerySet[User]:

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jiedao.core import audit
 from jiedao.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -51,18 +53,20 @@ def _require_area(
         return
     scope = role_scope(actor, roles)
     if scope.empty:
-        raise Forbidden("你的角色不能修改登记册 / your role may not change the register")
+        raise Forbidden(_("Your role may not change the register."))
     if scope.covers(community_id, grid_id):
         return
     if read_scope(actor).covers(community_id, grid_id):
-        raise Forbidden("这条记录不在你可修改的范围内 / this record is outside the area you may change")
-    raise NotFound("未找到 / not found")
+        raise Forbidden(_("This record is outside the area you may change."))
+    raise NotFound(_("Not found."))
 
 
 def _check_grid(community: Community, grid: Grid | None) -> None:
     if grid is not None and grid.community_id != community.pk:
         raise InvalidInput(
-            f"网格“{grid.name}”不属于社区“{community.name}” / the grid is not in this community", field="grid"
+            _("The grid “%(grid)s” is not in the community “%(community)s”.")
+            % {"grid": grid.name, "community": community.name},
+            field="grid",
         )
 
 
@@ -95,10 +99,20 @@ def flat_address(compound: str, building: str, entrance: str, number: str) -> st
     return f"{compound}{building}栋{entrance}单元{number}号"
 
 
-def _required(value: str, field: str, label: str) -> str:
+# The error for each required field left blank (lazy: the language is the one active when it is raised).
+_REQUIRED = {
+    "compound": gettext_lazy("The compound is required."),
+    "building": gettext_lazy("The building is required."),
+    "entrance": gettext_lazy("The entrance is required."),
+    "flat": gettext_lazy("The flat number is required."),
+    "name": gettext_lazy("The name is required."),
+}
+
+
+def _required(value: str, field: str) -> str:
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"请填写{label} / {field.replace('_', ' ')} is required", field=field)
+        raise InvalidInput(str(_REQUIRED[field]), field=field)
     return value
 
 
@@ -115,12 +129,12 @@ def do_create_compound(
     kind: str = "",
     property_company: str = "",
 ) -> Compound:
-    name = _required(name, "compound", "小区")[:100]
+    name = _required(name, "compound")[:100]
     _check_grid(community, grid)
     _require_area(actor, community.pk, grid.pk if grid else None)
     with transaction.atomic():
         if Compound.objects.filter(community=community, name=name).exists():
-            raise Conflict(f"小区“{name}”已存在 / compound {name} exists", field="compound")
+            raise Conflict(_("The compound “%(name)s” already exists.") % {"name": name}, field="compound")
         compound = Compound.objects.create(
             community=community, grid=grid, name=name, address=address.strip(), kind=kind,
             property_company=property_company.strip(), created_by=_user(actor), updated_by=_user(actor),
@@ -132,14 +146,18 @@ def do_create_compound(
 def do_create_building(
     *, actor: Any, compound: Compound, number: str, floors: int = 1, grid: Grid | None = None
 ) -> Building:
-    number = normalize_unit(_required(number, "building", "楼栋"))[:20]
+    number = normalize_unit(_required(number, "building"))[:20]
     grid = grid or compound.grid
     if compound.community is not None:
         _check_grid(compound.community, grid)
     _require_area(actor, compound.community_id, grid.pk if grid else None)
     with transaction.atomic():
         if Building.objects.filter(compound=compound, number=number).exists():
-            raise Conflict(f"{compound.name} {number}栋已存在 / building exists", field="building")
+            raise Conflict(
+                _("Building %(number)s of %(compound)s already exists.")
+                % {"number": number, "compound": compound.name},
+                field="building",
+            )
         building = Building.objects.create(
             compound=compound, number=number, floors=max(1, floors), community_id=compound.community_id,
             grid=grid, created_by=_user(actor), updated_by=_user(actor),
@@ -149,11 +167,15 @@ def do_create_building(
 
 
 def do_create_entrance(*, actor: Any, building: Building, number: str) -> Entrance:
-    number = normalize_unit(_required(number, "entrance", "单元"))[:20]
+    number = normalize_unit(_required(number, "entrance"))[:20]
     _require_area(actor, building.community_id, building.grid_id)
     with transaction.atomic():
         if Entrance.objects.filter(building=building, number=number).exists():
-            raise Conflict(f"{building} {number}单元已存在 / entrance exists", field="entrance")
+            raise Conflict(
+                _("Entrance %(number)s of %(building)s already exists.")
+                % {"number": number, "building": building},
+                field="entrance",
+            )
         entrance = Entrance.objects.create(
             building=building, number=number, community_id=building.community_id, grid_id=building.grid_id,
             created_by=_user(actor), updated_by=_user(actor),
@@ -171,14 +193,18 @@ def do_create_flat(
     grid: Grid | None = None,
     area_m2: Any = None,
 ) -> Flat:
-    number = normalize_unit(_required(number, "flat", "房号"))[:20]
+    number = normalize_unit(_required(number, "flat"))[:20]
     building = entrance.building
     compound = building.compound
     grid_id = grid.pk if grid else entrance.grid_id
     _require_area(actor, entrance.community_id, grid_id)
     with transaction.atomic():
         if Flat.objects.filter(entrance=entrance, number=number).exists():
-            raise Conflict(f"{entrance} {number}号已存在 / the flat exists", field="flat")
+            raise Conflict(
+                _("Flat %(number)s of %(entrance)s already exists.")
+                % {"number": number, "entrance": entrance},
+                field="flat",
+            )
         flat = Flat.objects.create(
             entrance=entrance, compound=compound, number=number,
             floor=floor if floor is not None else floor_of(number),
@@ -204,10 +230,10 @@ def do_ensure_flat(
     """The flat at compound/building/entrance/number, creating whichever levels of the path are missing."""
     _check_grid(community, grid)
     _require_area(actor, community.pk, grid.pk if grid else None)
-    compound_name = _required(compound, "compound", "小区")
-    b_no = normalize_unit(_required(building, "building", "楼栋"))
+    compound_name = _required(compound, "compound")
+    b_no = normalize_unit(_required(building, "building"))
     e_no = normalize_unit(entrance) or "1"
-    f_no = normalize_unit(_required(number, "flat", "房号"))
+    f_no = normalize_unit(_required(number, "flat"))
     with transaction.atomic():
         c = Compound.objects.filter(community=community, name=compound_name).first() or do_create_compound(
             actor=actor, community=community, name=compound_name, grid=grid
@@ -239,7 +265,7 @@ def do_create_household(
     notes: str = "",
 ) -> Household:
     if status not in HouseholdStatus.values:
-        raise InvalidInput(f"未知状态 {status} / unknown status", field="status")
+        raise InvalidInput(_("Unknown status %(status)s.") % {"status": status}, field="status")
     _require_area(actor, flat.community_id, flat.grid_id)
     community = Community.objects.get(pk=flat.community_id or 0)
     with transaction.atomic():
@@ -306,14 +332,15 @@ def _duplicate_document(actor: Any, existing: Person) -> Conflict:
     """Name the existing person only to someone who may see them; otherwise say nothing about them."""
     if is_visible(actor, existing):
         return Conflict(
-            f"该证件号码已登记：{existing.name}（{existing.id_masked}）/ this document is already registered "
-            f"to {existing.name}",
+            _("This document is already registered to %(name)s (%(id)s).")
+            % {"name": existing.name, "id": existing.id_masked},
             field="id_number",
             details={"person_id": existing.pk},
         )
     return Conflict(
-        "该证件号码已在登记册中，不能重复登记；请联系街道核实 / this document is already on the register "
-        "and cannot be registered twice; ask the subdistrict office",
+        _(
+            "This document is already on the register and cannot be registered twice; ask the subdistrict office."
+        ),
         field="id_number",
     )
 
@@ -332,15 +359,15 @@ def do_register_person(
     notes: str = "",
 ) -> Person:
     """A new person. A resident ID fills sex and birth date; the same document twice is a Conflict."""
-    name = _required(name, "name", "姓名")
+    name = _required(name, "name")
     if len(name) > 100:
-        raise InvalidInput("姓名过长 / the name is too long", field="name")
+        raise InvalidInput(_("The name is too long."), field="name")
     if id_type not in IdType.values:
-        raise InvalidInput(f"未知证件类型 {id_type} / unknown document type", field="id_type")
+        raise InvalidInput(_("Unknown document type %(type)s.") % {"type": id_type}, field="id_type")
     if id_type != IdType.NONE and not str(id_number or "").strip():
-        raise InvalidInput("请填写证件号码 / the document number is required", field="id_number")
+        raise InvalidInput(_("The document number is required."), field="id_number")
     if community is None and actor is not None and not role_scope(actor, EDIT_ROLES).everything:
-        raise InvalidInput("请选择社区 / choose a community", field="community")
+        raise InvalidInput(_("Choose a community."), field="community")
     if community is not None:
         _check_grid(community, grid)
     _require_area(actor, community.pk if community else None, grid.pk if grid else None)
@@ -349,7 +376,7 @@ def do_register_person(
     if id_type != IdType.RESIDENT_ID:
         if sex is not None:
             if sex not in Sex.values:
-                raise InvalidInput("性别无效 / invalid sex", field="sex")
+                raise InvalidInput(_("Invalid sex."), field="sex")
             person.sex = sex
         person.birth_date = birth_date
     person.created_by = person.updated_by = _user(actor)
@@ -391,27 +418,27 @@ def do_update_person(
     before = _masked_identity(person)
     before_index = (person.id_index, person.phone_index)
     if name is not None:
-        name = _required(name, "name", "姓名")
+        name = _required(name, "name")
         if len(name) > 100:
-            raise InvalidInput("姓名过长 / the name is too long", field="name")
+            raise InvalidInput(_("The name is too long."), field="name")
         person.name = name
     new_type = id_type or person.id_type
     if new_type not in IdType.values:
-        raise InvalidInput(f"未知证件类型 {new_type} / unknown document type", field="id_type")
+        raise InvalidInput(_("Unknown document type %(type)s.") % {"type": new_type}, field="id_type")
     number = person.id_number if id_number is _KEEP else id_number
     if new_type != person.id_type and id_number is _KEEP:
         raise InvalidInput(
-            "更换证件类型时请填写新证件号码 / enter the new document number", field="id_number"
+            _("Enter the new document number when changing the document type."), field="id_number"
         )
     if new_type != IdType.NONE and not str(number or "").strip():
-        raise InvalidInput("请填写证件号码 / the document number is required", field="id_number")
+        raise InvalidInput(_("The document number is required."), field="id_number")
     apply_identity(
         person, id_type=new_type, id_number=number, phone=person.phone if phone is _KEEP else phone
     )
     if new_type != IdType.RESIDENT_ID:
         if sex is not None:
             if sex not in Sex.values:
-                raise InvalidInput("性别无效 / invalid sex", field="sex")
+                raise InvalidInput(_("Invalid sex."), field="sex")
             person.sex = sex
         if birth_date is not _KEEP:
             person.birth_date = birth_date
@@ -437,9 +464,7 @@ def do_update_person(
             with transaction.atomic():
                 person.save()
         except IntegrityError:
-            raise Conflict(
-                "该证件号码已在登记册中 / this document is already on the register", field="id_number"
-            )
+            raise Conflict(_("This document is already on the register."), field="id_number")
         audit.record(actor=actor, action="registry.update_person", obj=person, changes=changes, reason=reason)
     return person
 
@@ -451,7 +476,7 @@ def do_set_care_tags(
     wanted = sorted(set(kinds))
     unknown = [k for k in wanted if k not in CareTagKind.values]
     if unknown:
-        raise InvalidInput(f"未知关爱标签 {', '.join(unknown)} / unknown care tag", field="care_tags")
+        raise InvalidInput(_("Unknown care tag: %(tags)s.") % {"tags": ", ".join(unknown)}, field="care_tags")
     _require_area(actor, person.community_id, person.grid_id)
     notes = notes or {}
     with transaction.atomic():
@@ -490,7 +515,7 @@ def do_unmask_person(*, actor: Any, person: Person, reason: str) -> dict[str, st
     """Reveal the full document number and phone to a permitted actor, with the reason on record."""
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise InvalidInput("查看完整号码须填写理由 / give a reason to see the full number", field="reason")
+        raise InvalidInput(_("Give a reason to see the full number."), field="reason")
     _require_area(actor, person.community_id, person.grid_id, UNMASK_ROLES)
     with transaction.atomic():
         audit.record(
@@ -523,16 +548,18 @@ def do_add_resident(
     moved_in: dt.date | None = None,
 ) -> Resident:
     if relation not in Relation.values:
-        raise InvalidInput(f"未知关系 {relation} / unknown relation", field="relation")
+        raise InvalidInput(_("Unknown relation %(relation)s.") % {"relation": relation}, field="relation")
     _require_area(actor, household.community_id, household.grid_id)
     if person.community_id is not None and not is_visible(actor, person):
-        raise NotFound("未找到该人员 / person not found")
+        raise NotFound(_("Person not found."))
     with transaction.atomic():
         current = Resident.objects.filter(household=household, moved_out__isnull=True)
         if current.filter(person=person).exists():
-            raise Conflict(f"{person.name} 已是本户成员 / already a member of this household", field="person")
+            raise Conflict(
+                _("%(name)s is already a member of this household.") % {"name": person.name}, field="person"
+            )
         if relation == Relation.HEAD and current.filter(relation=Relation.HEAD).exists():
-            raise InvalidInput("本户已有户主 / the household already has a head", field="relation")
+            raise InvalidInput(_("The household already has a head."), field="relation")
         resident = Resident.objects.create(
             household=household, person=person, relation=relation,
             moved_in=moved_in or timezone.localdate(), community_id=household.community_id,
@@ -595,11 +622,11 @@ def do_move_out_resident(
 ) -> Resident:
     _require_area(actor, resident.community_id, resident.grid_id)
     if resident.moved_out is not None:
-        raise Conflict("该成员已迁出 / this resident has already moved out")
+        raise Conflict(_("This resident has already moved out."))
     day = moved_out or timezone.localdate()
     if resident.moved_in and day < resident.moved_in:
         raise InvalidInput(
-            f"迁出日期不能早于迁入日期 {resident.moved_in} / the move-out date is before the move-in date",
+            _("The move-out date cannot be before the move-in date %(date)s.") % {"date": resident.moved_in},
             field="moved_out",
         )
     household = resident.household
@@ -686,7 +713,7 @@ def do_import_households(*, actor: Any, batch: ImportBatch, plan: Any) -> dict[s
             with transaction.atomic():
                 batch.save(update_fields=["committed", "rows", "created", "updated_by", "updated_at"])
         except IntegrityError:  # the same file committed concurrently
-            raise Conflict("该文件已导入 / this file has already been imported")
+            raise Conflict(_("This file has already been imported."))
         audit.record(
             actor=actor, action="registry.import_households", obj=batch,
             changes={"filename": batch.filename, "sha256": batch.sha256, **counts},

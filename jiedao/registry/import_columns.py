@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from jiedao.registry.choices import CareTagKind, IdType, Relation
 
 
@@ -168,8 +170,10 @@ def map_columns(rows: list[list[Any]]) -> Mapping:
             break
     if header_idx is None:
         mapping.errors.append(
-            "找不到表头：表格前 10 行中没有可识别的列名（如 姓名、身份证号、小区、楼栋、房号）/ no header row: "
-            "none of the first 10 rows names the columns (name, ID number, compound, building, flat)"
+            _(
+                "No header row: none of the first 10 rows names the columns (such as 姓名, 身份证号, 小区, 楼栋, "
+                "房号 or name, ID number, compound, building, flat)."
+            )
         )
         return mapping
     mapping.header_row = header_idx + 1
@@ -190,8 +194,8 @@ def map_columns(rows: list[list[Any]]) -> Mapping:
                 target = BY_KEY[_ALIASES[close[0]]]
                 best = next(a for a in (target.label, *target.aliases) if _norm_header(a) == close[0])
                 mapping.errors.append(
-                    f"无法识别的列“{written}”，是不是“{best}”？请改正列名 / unrecognised column “{written}”: "
-                    f"did you mean “{best}”?"
+                    _("Unrecognised column “%(written)s”: did you mean “%(best)s”? Correct the header.")
+                    % {"written": written, "best": best}
                 )
                 suggested.add(target.key)
             else:
@@ -199,8 +203,13 @@ def map_columns(rows: list[list[Any]]) -> Mapping:
             continue
         if key in mapping.columns:
             mapping.errors.append(
-                f"列“{mapping.columns[key][1]}”和“{written}”都表示{BY_KEY[key].label}，请只保留一列 / "
-                f"columns “{mapping.columns[key][1]}” and “{written}” both hold {key}: keep one"
+                _("The columns “%(first)s” and “%(second)s” both hold %(label)s (%(key)s): keep only one.")
+                % {
+                    "first": mapping.columns[key][1],
+                    "second": written,
+                    "label": BY_KEY[key].label,
+                    "key": key,
+                }
             )
             continue
         mapping.columns[key] = (idx, written)
@@ -208,7 +217,7 @@ def map_columns(rows: list[list[Any]]) -> Mapping:
         if col.required and col.key not in mapping.columns and col.key not in suggested:
             names = "、".join((col.label, *[a for a in col.aliases if not a.isascii()][1:4]))
             mapping.errors.append(
-                f"缺少必填列“{col.label}”（可用列名：{names}）/ the required column “{col.label}” "
-                f"({col.key}) is missing"
+                _("The required column “%(label)s” (%(key)s) is missing (headers that work: %(names)s).")
+                % {"label": col.label, "key": col.key, "names": names}
             )
     return mapping

@@ -22,6 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jiedao.core.crypto import decrypt, encrypt
 from jiedao.core.errors import InvalidInput, JiedaoError, NotFound, TooLarge
@@ -50,10 +52,7 @@ CHUNK = 900  # ids per IN (...) query: below SQLite's oldest variable limit
 # ---- reading files ------------------------------------------------------------------------------
 
 SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv")
-NOT_A_SPREADSHEET = (
-    "文件“{name}”不是电子表格：请上传 .xlsx、.xls 或 .csv 文件 / “{name}” is not a spreadsheet: "
-    "upload an .xlsx, .xls or .csv file"
-)
+NOT_A_SPREADSHEET = gettext_lazy("“%(name)s” is not a spreadsheet: upload an .xlsx, .xls or .csv file.")
 
 
 def _size(n: int) -> str:
@@ -66,8 +65,8 @@ def check_size(size: int) -> None:
     limit = settings.IMPORT_MAX_BYTES
     if size > limit:
         raise TooLarge(
-            f"文件过大：{_size(size)}，上限 {_size(limit)}；请拆分后分批导入 / the file is {_size(size)}, "
-            f"over the {_size(limit)} limit: split it",
+            _("The file is %(size)s, over the %(limit)s limit: split it and import the parts one by one.")
+            % {"size": _size(size), "limit": _size(limit)},
             field="file",
         )
 
@@ -78,9 +77,9 @@ def read_table(filename: str, data: bytes) -> list[list[Any]]:
     check_size(len(data))
     name = Path(filename).name or "upload"
     ext = Path(name).suffix.lower()
-    bad = InvalidInput(NOT_A_SPREADSHEET.format(name=name), field="file")
+    bad = InvalidInput(str(NOT_A_SPREADSHEET) % {"name": name}, field="file")
     if not data:
-        raise InvalidInput(f"文件“{name}”是空的 / “{name}” is empty", field="file")
+        raise InvalidInput(_("The file “%(name)s” is empty.") % {"name": name}, field="file")
     is_zip = data[:4] == b"PK\x03\x04"
     is_ole = data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
     if ext in (".xlsx", ".xlsm", ".xls") or is_zip or is_ole:
@@ -104,8 +103,7 @@ def _read_workbook(name: str, data: bytes, bad: InvalidInput) -> list[list[Any]]
         raise
     except Exception:  # calamine raises its own error types for every kind of damage
         raise InvalidInput(
-            f"无法读取“{name}”：文件已损坏或不是 Excel 表格 / cannot read “{name}”: the file is damaged "
-            "or is not an Excel workbook",
+            _("Cannot read “%(name)s”: the file is damaged or is not an Excel workbook.") % {"name": name},
             field="file",
         )
 
@@ -121,8 +119,7 @@ def _read_csv(name: str, data: bytes, bad: InvalidInput) -> list[list[Any]]:
             continue
     else:
         raise InvalidInput(
-            f"无法识别“{name}”的文字编码：请另存为 UTF-8 或 GBK 编码的 CSV / cannot decode “{name}”: save it as "
-            "UTF-8 or GBK CSV",
+            _("Cannot tell the text encoding of “%(name)s”: save it as a UTF-8 or GBK CSV.") % {"name": name},
             field="file",
         )
     try:
@@ -132,7 +129,9 @@ def _read_csv(name: str, data: bytes, bad: InvalidInput) -> list[list[Any]]:
     try:
         return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
     except csv.Error as exc:
-        raise InvalidInput(f"“{name}”不是有效的 CSV：{exc} / “{name}” is not valid CSV", field="file")
+        raise InvalidInput(
+            _("“%(name)s” is not valid CSV: %(error)s") % {"name": name, "error": exc}, field="file"
+        )
 
 
 # ---- cells --------------------------------------------------------------------------------------
@@ -175,7 +174,11 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"第 {self.row} 行 {self.column}: {self.message}"
+        return _("Row %(row)s, %(column)s: %(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -257,6 +260,12 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
     groups: dict[tuple[str, str, str, str], PlannedHousehold] = {}
     heads: dict[tuple[str, str, str, str], int] = {}
     by_index: dict[str, list[tuple[int, str]]] = {}  # id_index → [(row, header)]
+    # The place columns' errors, looked up once rather than per row: (key, when empty, when too long).
+    place_checks = (
+        ("compound", _("The compound is empty."), _("The compound is too long.")),
+        ("building", _("The building is empty."), _("The building is too long.")),
+        ("flat", _("The flat number is empty."), _("The flat number is too long.")),
+    )
 
     def cell(row: list[Any], key: str) -> Any:
         if key not in cols:
@@ -276,24 +285,30 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
 
         name = _text(cell(row, "name"))
         if not name:
-            err("name", "姓名为空 / the name is empty")
+            err("name", _("The name is empty."))
         elif len(name) > 100:
-            err("name", "姓名过长（最多 100 字）/ the name is too long")
+            err("name", _("The name is too long (at most 100 characters)."))
 
         id_type: str = IdType.RESIDENT_ID
         raw_type = _text(cell(row, "id_type")).lower()
         if raw_type:
             id_type = ID_TYPE_WORDS.get(raw_type, "")
             if not id_type:
-                err("id_type", f"未知证件类型“{raw_type}”（可填：身份证、护照、港澳通行证、台胞证、永居证、其他）"
-                    " / unknown document type")  # fmt: skip
+                err(
+                    "id_type",
+                    _(
+                        "Unknown document type “%(value)s” (accepted: resident id, passport, hk_macao, taiwan, "
+                        "foreign_pr, other)."
+                    )
+                    % {"value": raw_type},
+                )
                 id_type = IdType.OTHER
         id_number = ""
         raw_id = cell(row, "id_number")
         try:
             raw_text = _id_text(raw_id) if id_type == IdType.RESIDENT_ID else _text(raw_id)
             if not raw_text:
-                raise InvalidInput("证件号码为空 / the document number is empty")
+                raise InvalidInput(_("The document number is empty."))
             id_number = normalize_document(id_type, raw_text)
         except InvalidInput as exc:
             err("id_number", exc.message)
@@ -307,12 +322,12 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
                 err("phone", exc.message)
 
         place = {}
-        for key, label in (("compound", "小区"), ("building", "楼栋"), ("flat", "房号")):
+        for key, empty, too_long in place_checks:
             value = _text(cell(row, key)) if key == "compound" else normalize_unit(cell(row, key))
             if not value:
-                err(key, f"{label}为空 / {key} is empty")
+                err(key, empty)
             elif len(value) > (100 if key == "compound" else 20):
-                err(key, f"{label}过长 / {key} is too long")
+                err(key, too_long)
             place[key] = value
         place["entrance"] = normalize_unit(cell(row, "entrance")) or "1"
 
@@ -321,8 +336,14 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
         if raw_rel:
             relation = RELATION_WORDS.get(raw_rel, "")
             if not relation:
-                err("relation", f"无法识别的关系“{raw_rel}”（可填：户主、配偶、子女、父母、孙子女、祖父母、兄弟姐妹、"
-                    "租户、其他）/ unknown relation")  # fmt: skip
+                err(
+                    "relation",
+                    _(
+                        "Unknown relation “%(value)s” (accepted: head, spouse, child, parent, grandchild, "
+                        "grandparent, sibling, tenant, other)."
+                    )
+                    % {"value": raw_rel},
+                )
                 relation = Relation.OTHER
 
         grid_id = None
@@ -330,14 +351,24 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
         if raw_grid:
             grid = grids.get(raw_grid) or grids.get(raw_grid.upper())
             if grid is None:
-                names = "、".join(sorted(g.name for g in set(grids.values()))) or "（本社区尚无网格）"
-                err("grid", f"社区“{community.name}”没有网格“{raw_grid}”（现有：{names}）/ no such grid")
+                names = "、".join(sorted(g.name for g in set(grids.values())))
+                if names:
+                    message = _(
+                        "The community “%(community)s” has no grid “%(grid)s” (its grids: %(names)s)."
+                    )
+                else:
+                    message = _("The community “%(community)s” has no grid “%(grid)s” (it has no grids yet).")
+                err("grid", message % {"community": community.name, "grid": raw_grid, "names": names})
             else:
                 grid_id = grid.pk
 
         raw_comm = _text(cell(row, "community"))
         if raw_comm and raw_comm not in (community.name, community.code):
-            err("community", f"“{raw_comm}”不是所选社区“{community.name}” / not the community being imported")
+            err(
+                "community",
+                _("“%(value)s” is not the community being imported, “%(community)s”.")
+                % {"value": raw_comm, "community": community.name},
+            )
 
         tags: list[str] = []
         for word in TAG_SPLIT.split(_text(cell(row, "care_tags")).lower()):
@@ -345,8 +376,14 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
                 continue
             kind = CARE_WORDS.get(word)
             if kind is None:
-                err("care_tags", f"无法识别的关爱标签“{word}”（可填：独居老人、残疾人、孕妇、需定期治疗、婴幼儿、卧床）"
-                    " / unknown care tag")  # fmt: skip
+                err(
+                    "care_tags",
+                    _(
+                        "Unknown care tag “%(value)s” (accepted: elderly living alone, disabled, pregnant, "
+                        "regular_treatment, infant, bedridden)."
+                    )
+                    % {"value": word},
+                )
             elif kind not in tags:
                 tags.append(kind)
 
@@ -355,7 +392,7 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
             if doc in seen_docs:
                 err(
                     "id_number",
-                    f"与第 {seen_docs[doc]} 行重复（同一证件号码）/ duplicates row {seen_docs[doc]}",
+                    _("Duplicates row %(row)s (the same document number).") % {"row": seen_docs[doc]},
                 )
             else:
                 seen_docs[doc] = number
@@ -370,12 +407,14 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
         elif raw_grid and grid_id != group.grid_id:
             err(
                 "grid",
-                f"同一户的网格与第 {group.first_row} 行不一致 / the grid differs from row {group.first_row}",
+                _("The grid differs from row %(row)s of the same household.") % {"row": group.first_row},
             )
             continue
         if relation == Relation.HEAD:
             if hkey in heads:
-                err("relation", f"本户在第 {heads[hkey]} 行已有户主 / row {heads[hkey]} is already the head")
+                err(
+                    "relation", _("Row %(row)s is already the head of this household.") % {"row": heads[hkey]}
+                )
                 continue
             heads[hkey] = number
         group.members.append(
@@ -384,7 +423,7 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
             )
         )
     if plan.rows == 0:
-        plan.file_errors.append("表格中没有数据行 / the sheet has no data rows")
+        plan.file_errors.append(_("The sheet has no data rows."))
         return plan
     plan.households = list(groups.values())
     _check_register(plan, community, actor, by_index, heads)
@@ -413,9 +452,12 @@ def _check_register(
                 if id_type != person.id_type:
                     continue
                 if is_visible(actor, person):
-                    msg = f"已在登记册中：{person.name}（{person.id_masked}）/ already on the register as {person.name}"
+                    msg = _("Already on the register: %(name)s (%(id)s).") % {
+                        "name": person.name,
+                        "id": person.id_masked,
+                    }
                 else:
-                    msg = "该证件号码已在登记册中 / this document is already on the register"
+                    msg = _("This document is already on the register.")
                 plan.add_error(row, header, msg)
     # Existing flats of the compounds named in the file, and the households living in them.
     compounds = sorted({h.compound for h in plan.households})
@@ -447,7 +489,7 @@ def _check_register(
         if current["head_id"] and h.key in heads:
             plan.add_error(
                 heads[h.key], rel_header,
-                f"该房屋的在住户已有户主 {current['head__name']} / the household there already has a head",
+                _("The household living there already has a head, %(name)s.") % {"name": current["head__name"]},
             )  # fmt: skip
     plan.errors.sort(key=lambda e: (e.row, e.column))
 
@@ -517,7 +559,7 @@ def _store_dir() -> Path:
 
 def _staged_path(sha256: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-        raise NotFound("未找到 / not found")
+        raise NotFound(_("Not found."))
     return _store_dir() / f"{sha256}.enc"
 
 
@@ -543,7 +585,7 @@ def load_staged(batch: ImportBatch) -> bytes:
     path = _staged_path(batch.sha256)
     if not path.exists():
         raise InvalidInput(
-            "上传的文件已不在服务器上，请重新上传 / the uploaded file is no longer on the server: upload it again",
+            _("The uploaded file is no longer on the server: upload it again."),
             field="file",
         )
     return base64.b64decode(decrypt(path.read_text(encoding="ascii")))
@@ -598,11 +640,11 @@ def import_file_cli(path: str, *, community_code: str, commit: bool = False, out
     out = out or sys.stdout
     community = Community.objects.filter(Q(code=community_code) | Q(name=community_code)).first()
     if community is None:
-        print(f"没有社区 {community_code} / no community with code {community_code}", file=out)
+        print(_("No community with code %(code)s.") % {"code": community_code}, file=out)
         return 2
     file = Path(path)
     if not file.is_file():
-        print(f"找不到文件 {path} / no such file", file=out)
+        print(_("No such file: %(path)s") % {"path": path}, file=out)
         return 2
     try:
         check_size(file.stat().st_size)
@@ -610,8 +652,8 @@ def import_file_cli(path: str, *, community_code: str, commit: bool = False, out
         previous = already_imported(sha256_of(data))
         if previous is not None:
             print(
-                f"该文件已于 {previous.updated_at:%Y-%m-%d %H:%M} 导入，未做任何修改 / this file was already "
-                "imported; nothing changed",
+                _("This file was already imported on %(when)s; nothing changed.")
+                % {"when": f"{previous.updated_at:%Y-%m-%d %H:%M}"},
                 file=out,
             )
             return 0
@@ -632,17 +674,19 @@ def import_file_cli(path: str, *, community_code: str, commit: bool = False, out
     for message in plan.messages():
         print(message, file=out)
     if plan.error_count > len(plan.errors):
-        print(f"……共 {plan.error_count} 个错误 / {plan.error_count} errors in all", file=out)
+        print(_("… %(n)s errors in all.") % {"n": plan.error_count}, file=out)
     if not plan.ok:
-        print("未写入任何数据 / nothing was written", file=out)
+        print(_("Nothing was written."), file=out)
         return 1
     if not commit:
-        summary = (
-            f"{plan.rows} 行：{plan.persons} 人，{len(plan.households)} 户（新建 {plan.new_households}）/ "
-            f"{plan.rows} rows: {plan.persons} persons, {len(plan.households)} households ({plan.new_households} new)"
-        )
-        print(f"检查通过 / dry run clean — {summary}; 加 --commit 写入 / add --commit to write", file=out)
+        summary = _("%(rows)s rows: %(persons)s persons, %(households)s households (%(new)s new)") % {
+            "rows": plan.rows,
+            "persons": plan.persons,
+            "households": len(plan.households),
+            "new": plan.new_households,
+        }
+        print(_("Dry run clean — %(summary)s; add --commit to write.") % {"summary": summary}, file=out)
         return 0
     counts = ", ".join(f"{k}={v}" for k, v in result.counts.items())
-    print(f"已导入 {plan.rows} 行 / imported {plan.rows} rows — {counts}", file=out)
+    print(_("Imported %(rows)s rows — %(counts)s") % {"rows": plan.rows, "counts": counts}, file=out)
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from jiedao.core.errors import Forbidden, InvalidInput, NotFound
 from jiedao.core.identity import normalize_mobile, parse_resident_id
@@ -80,7 +81,7 @@ def can_import(user: Any) -> bool:
 
 def require_reader(user: Any) -> None:
     if not can_read(user):
-        raise Forbidden("你的角色不能查看登记册 / your role may not view the register")
+        raise Forbidden(_("Your role may not view the register."))
 
 
 def scoped(qs: QuerySet[Any], user: Any) -> QuerySet[Any]:
@@ -206,13 +207,13 @@ def access_resident(user: Any, pk: Any) -> Resident:
 
 def access_import_batch(user: Any, pk: Any) -> ImportBatch:
     if not can_import(user):
-        raise Forbidden("只有指挥部和社区工作人员可以导入 / only command and community staff import")
+        raise Forbidden(_("Only command and community staff may import."))
     scope = role_scope(user, IMPORT_ROLES)
     qs = ImportBatch.objects.filter(scope_q(scope))
     try:
         return qs.get(pk=pk)
     except (ImportBatch.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到 / not found")
+        raise NotFound(_("Not found."))
 
 
 # ---- the household file -------------------------------------------------------------------------

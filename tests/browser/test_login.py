@@ -33,7 +33,7 @@ def test_wrong_password_then_grid_worker_lands_on_today_and_signs_out(web: Any, 
     expect(page.get_by_test_id("today-counts")).to_be_visible()
 
     # Sign out through the account menu; the Today page then asks for a sign-in again.
-    page.locator(".nav-item.dropdown > a").click()
+    page.get_by_test_id("account-menu").click()
     page.get_by_test_id("logout").click()
     expect(page).to_have_url(web.base_url + "/login/")
     web.goto("/work/today/")

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,6 +53,19 @@ def test_wrong_ids_say_which_part_is_wrong(raw: str, needle: str) -> None:
         parse_resident_id(raw)
     assert needle in exc.value.message
     assert exc.value.field == "id_number"
+
+
+def test_checksum_message_follows_the_active_language() -> None:
+    wrong = VALID[:17] + "1"  # the standard's example ends in X
+    with translation.override("en"), pytest.raises(InvalidInput) as en:
+        parse_resident_id(wrong)
+    assert "check digit is wrong" in en.value.message
+    assert "should be X, not 1" in en.value.message
+    assert not re.search(r"[\u4e00-\u9fff]", en.value.message)
+    with translation.override("zh-hans"), pytest.raises(InvalidInput) as zh:
+        parse_resident_id(wrong)
+    assert zh.value.message == "身份证号校验位错误：末位应为 X，填写的是 1"
+    assert en.value.field == zh.value.field == "id_number"
 
 
 def test_future_birth_date_refused() -> None:

@@ -421,7 +421,7 @@ def test_cli_dry_run_then_commit(cast, tmp_path):
     assert (
         importer.import_file_cli(str(path), community_code=cast.community_a.code, commit=False, out=out) == 0
     )
-    assert Person.objects.count() == 0 and "dry run clean" in out.getvalue()
+    assert Person.objects.count() == 0 and "检查通过 — 2 行：2 人，1 户（新建 1）" in out.getvalue()
     assert (
         importer.import_file_cli(str(path), community_code=cast.community_a.code, commit=True, out=out) == 0
     )
@@ -430,7 +430,7 @@ def test_cli_dry_run_then_commit(cast, tmp_path):
     assert (
         importer.import_file_cli(str(path), community_code=cast.community_a.code, commit=True, out=out) == 0
     )
-    assert "nothing changed" in out.getvalue() and Person.objects.count() == 2
+    assert "未做任何修改" in out.getvalue() and Person.objects.count() == 2
 
 
 def test_cli_reports_errors_and_writes_nothing(cast, tmp_path):

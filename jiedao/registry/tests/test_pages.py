@@ -216,7 +216,7 @@ def test_add_household_and_resident_through_the_forms(cast, login):
         reverse("registry:resident_add", args=[hh.pk]),
         {"name": "成员", "id_type": "resident_id", "id_number": number[:17] + ("1" if number[17] != "1" else "2"), "relation": "child"},
     )  # fmt: skip
-    assert bad.status_code == 200 and "校验位" in bad.content.decode()
+    assert bad.status_code == 200 and "check digit is wrong" in bad.content.decode()
     good = client.post(
         reverse("registry:resident_add", args=[hh.pk]),
         {"name": "成员", "id_type": "resident_id", "id_number": resident_id(), "relation": "child", "care_tags": ["infant"]},
@@ -245,7 +245,7 @@ def test_duplicate_document_in_the_form_is_a_field_error(cast, login):
         {"name": "新人", "id_type": "resident_id", "id_number": number, "relation": "child"},
     )
     body = resp.content.decode()
-    assert resp.status_code == 200 and "已在登记册中" in body and "隐藏的人" not in body
+    assert resp.status_code == 200 and "already on the register" in body and "隐藏的人" not in body
 
 
 def test_move_out_confirms_first(cast, login):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from jiedao.core.errors import NotFound
 from jiedao.org.models import Community, Grid
@@ -29,12 +30,12 @@ def unit_or_404(
         try:
             community = communities_for(user, roles).get(pk=community_id)
         except (Community.DoesNotExist, ValueError, TypeError):
-            raise NotFound("未找到该社区 / community not found")
+            raise NotFound(_("Community not found."))
     if grid_id:
         try:
             grid = grids_for(user, roles).get(pk=grid_id)
         except (Grid.DoesNotExist, ValueError, TypeError):
-            raise NotFound("未找到该网格 / grid not found")
+            raise NotFound(_("Grid not found."))
     return community, grid
 
 
