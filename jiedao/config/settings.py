@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "jiedao.registry",
     "jiedao.places",
     "jiedao.work",
+    "jiedao.protocols",
     "jiedao.demo",
 ]
 
@@ -224,6 +225,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 WORK_ESCALATE_AFTER_MINUTES = _env_int(
     "JIEDAO_WORK_ESCALATE_AFTER_MINUTES", 60, minimum=0, maximum=7 * 24 * 60
 )
+
+# The prevention protocol in force by default (a file name under jiedao/protocols/data/ without .yaml),
+# and extra folders of local variants, separated by ":".
+JIEDAO_PROTOCOL = os.environ.get("JIEDAO_PROTOCOL", "national-9th-edition")
+JIEDAO_PROTOCOL_DIRS = [d for d in os.environ.get("JIEDAO_PROTOCOL_DIRS", "").split(":") if d]
 
 LOGGING = {
     "version": 1,

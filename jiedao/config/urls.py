@@ -15,6 +15,7 @@ urlpatterns = [
     path("places/", include("jiedao.places.urls")),
     path("v/", include("jiedao.places.venue_urls")),
     path("work/", include("jiedao.work.urls")),
+    path("protocols/", include("jiedao.protocols.urls")),
 ]
 handler404 = "jiedao.core.views.not_found"
 handler500 = "jiedao.core.views.server_error"
