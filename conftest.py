@@ -18,6 +18,14 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Counters such as login throttling live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def cast(db: Any) -> Cast:
     return build_cast()

@@ -187,6 +187,15 @@ else:
 if TESTING:
     HUEY["immediate"] = True
 
+# Shared cache (login throttling, ...): Redis when configured, else per-process memory.
+if REDIS_URL and not TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jiedao"}}
+# After this many wrong passwords for one username from one address, sign-in pauses for the window.
+LOGIN_MAX_FAILURES = _env_int("JIEDAO_LOGIN_MAX_FAILURES", 5, minimum=1, maximum=1000)
+LOGIN_FAILURE_WINDOW = _env_int("JIEDAO_LOGIN_FAILURE_WINDOW", 15 * 60, minimum=10, maximum=24 * 3600)
+
 SESSION_COOKIE_AGE = _env_int("JIEDAO_SESSION_AGE", 8 * 3600, minimum=300, maximum=30 * 24 * 3600)
 SESSION_SAVE_EVERY_REQUEST = True  # idle expiry: the age counts from the last request
 SESSION_COOKIE_HTTPONLY = True

@@ -6,11 +6,13 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jiedao.core import throttle
 from jiedao.org.choices import SUBDISTRICT_ONLY_ROLES, ApiPermission, Role, UnitLevel
 from jiedao.org.models import Community, Grid, Subdistrict, User
 from jiedao.org.queries import manageable_units, manager_scope, staff_choices_for_groups
@@ -24,6 +26,10 @@ class LoginForm(AuthenticationForm):
             "Wrong username or password. Check both and try again; the password is case-sensitive."
         ),
         "inactive": _("This account has been deactivated. Ask your community office or the command centre."),
+        "throttled": _(
+            "Too many wrong passwords for this account from here. Wait %(minutes)s minutes, or ask your "
+            "community office to reset the password."
+        ),
     }
     username = forms.CharField(
         label=_("Username"),
@@ -37,7 +43,30 @@ class LoginForm(AuthenticationForm):
         widget=forms.PasswordInput(attrs={"class": "form-control", "autocomplete": "current-password"}),
     )
 
+    def _throttle_key(self) -> str:
+        username = (self.cleaned_data.get("username") or "").strip().lower()
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request is not None else ""
+        return f"login-failures:{username}:{address}"
+
     def clean(self) -> dict[str, Any]:
+        # Guessing passwords: after LOGIN_MAX_FAILURES wrong ones for a username from one address, every
+        # attempt is refused until the window passes, even a right one (so guessing learns nothing).
+        key = self._throttle_key()
+        if throttle.too_many(key, settings.LOGIN_MAX_FAILURES):
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"minutes": max(1, settings.LOGIN_FAILURE_WINDOW // 60)},
+            )
+        try:
+            cleaned = self._explain_refusal()
+        except forms.ValidationError:
+            throttle.record_failure(key, settings.LOGIN_FAILURE_WINDOW)
+            raise
+        throttle.reset(key)
+        return cleaned
+
+    def _explain_refusal(self) -> dict[str, Any]:
         try:
             return super().clean()
         except forms.ValidationError:

@@ -121,3 +121,37 @@ def test_password_reset_ends_open_sessions(client: Client, cast) -> None:  # typ
     actions.do_reset_password(actor=cast["command"], user=cast["grid_worker_a"], password="fresh-pass-77")
     assert client.get("/work/today/").status_code == 302
     assert _sign_in(client, "grid_worker_a", "fresh-pass-77").status_code == 302
+
+
+def test_password_guessing_is_throttled_and_a_right_password_resets(client, cast, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.LOGIN_MAX_FAILURES = 3
+    for _ in range(3):
+        resp = client.post("/login/", {"username": "command", "password": "wrong-guess"})
+        assert resp.status_code == 200 and "Wrong username or password" in resp.content.decode()
+    # the fourth attempt is refused even with the right password, and says why
+    resp = client.post("/login/", {"username": "command", "password": CAST_PASSWORD})
+    body = resp.content.decode()
+    assert resp.status_code == 200 and "Too many wrong passwords" in body
+    assert "_auth_user_id" not in client.session
+    # another account from the same address is not affected
+    other = client.post("/login/", {"username": "auditor", "password": CAST_PASSWORD})
+    assert other.status_code == 302
+    cache.clear()  # the window has passed
+    ok = Client().post("/login/", {"username": "command", "password": CAST_PASSWORD})
+    assert ok.status_code == 302
+
+
+def test_a_successful_sign_in_clears_earlier_failures(cast, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.LOGIN_MAX_FAILURES = 2
+    c = Client()
+    c.post("/login/", {"username": "command", "password": "wrong"})
+    assert c.post("/login/", {"username": "command", "password": CAST_PASSWORD}).status_code == 302
+    c2 = Client()
+    c2.post("/login/", {"username": "command", "password": "wrong"})
+    assert c2.post("/login/", {"username": "command", "password": CAST_PASSWORD}).status_code == 302
