@@ -4,23 +4,13 @@ header row with a message for every missing or misspelt column."""
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from jiedao.core.sheets import Column, ColumnSet, Mapping
 from jiedao.registry.choices import CareTagKind, IdType, Relation
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str  # the name used in messages when the file has no such column
-    aliases: tuple[str, ...]
-    required: bool = False
-
 
 COLUMNS: tuple[Column, ...] = (
     Column("name", "姓名", ("姓名", "名字", "居民姓名", "人员姓名", "name", "full name"), True),
@@ -133,91 +123,19 @@ CARE_WORDS: dict[str, str] = {
 TAG_SPLIT = re.compile(r"[、,，;；/|\s]+")
 
 
-def _norm_header(text: object) -> str:
-    t = ("" if text is None else str(text)).strip().lower()
-    t = re.sub(r"[（(][^）)]*[）)]", "", t)  # "身份证号（必填）" → "身份证号"
-    t = re.sub(r"[\s*＊:：_\-]", "", t)
-    return t
-
-
-_ALIASES: dict[str, str] = {_norm_header(a): c.key for c in COLUMNS for a in (c.label, *c.aliases)}
-_IGNORED = {_norm_header(h) for h in IGNORED_HEADERS}
-BY_KEY = {c.key: c for c in COLUMNS}
-
-
-@dataclass
-class Mapping:
-    """Which spreadsheet column holds which field, found in the header row."""
-
-    header_row: int = 0  # 1-based, as the spreadsheet shows it
-    columns: dict[str, tuple[int, str]] = field(default_factory=dict)  # key → (index, header as written)
-    ignored: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def header(self, key: str) -> str:
-        return self.columns[key][1] if key in self.columns else BY_KEY[key].label
+COLUMN_SET = ColumnSet(
+    COLUMNS,
+    IGNORED_HEADERS,
+    no_header=gettext_lazy(
+        "No header row: none of the first 10 rows names the columns (such as 姓名, 身份证号, 小区, 楼栋, "
+        "房号 or name, ID number, compound, building, flat)."
+    ),
+)
+BY_KEY = COLUMN_SET.by_key
 
 
 def map_columns(rows: list[list[Any]]) -> Mapping:
     """Find the header row (the first of the top ten rows naming at least two known columns) and map it.
     A missing required column or an unrecognised header that looks like a known one is an error that
     names it and suggests the closest known header."""
-    mapping = Mapping()
-    header_idx = None
-    for i, row in enumerate(rows[:10]):
-        if sum(1 for cell in row if _norm_header(cell) in _ALIASES) >= 2:
-            header_idx = i
-            break
-    if header_idx is None:
-        mapping.errors.append(
-            _(
-                "No header row: none of the first 10 rows names the columns (such as 姓名, 身份证号, 小区, 楼栋, "
-                "房号 or name, ID number, compound, building, flat)."
-            )
-        )
-        return mapping
-    mapping.header_row = header_idx + 1
-    suggested: set[str] = set()
-    known = list(_ALIASES)
-    for idx, cell in enumerate(rows[header_idx]):
-        written = ("" if cell is None else str(cell)).strip()
-        norm = _norm_header(written)
-        if not norm:
-            continue
-        key = _ALIASES.get(norm)
-        if key is None:
-            if norm in _IGNORED:
-                mapping.ignored.append(written)
-                continue
-            close = difflib.get_close_matches(norm, known, n=1, cutoff=0.6)
-            if close and _ALIASES[close[0]] not in mapping.columns:
-                target = BY_KEY[_ALIASES[close[0]]]
-                best = next(a for a in (target.label, *target.aliases) if _norm_header(a) == close[0])
-                mapping.errors.append(
-                    _("Unrecognised column “%(written)s”: did you mean “%(best)s”? Correct the header.")
-                    % {"written": written, "best": best}
-                )
-                suggested.add(target.key)
-            else:
-                mapping.ignored.append(written)
-            continue
-        if key in mapping.columns:
-            mapping.errors.append(
-                _("The columns “%(first)s” and “%(second)s” both hold %(label)s (%(key)s): keep only one.")
-                % {
-                    "first": mapping.columns[key][1],
-                    "second": written,
-                    "label": BY_KEY[key].label,
-                    "key": key,
-                }
-            )
-            continue
-        mapping.columns[key] = (idx, written)
-    for col in COLUMNS:
-        if col.required and col.key not in mapping.columns and col.key not in suggested:
-            names = "、".join((col.label, *[a for a in col.aliases if not a.isascii()][1:4]))
-            mapping.errors.append(
-                _("The required column “%(label)s” (%(key)s) is missing (headers that work: %(names)s).")
-                % {"label": col.label, "key": col.key, "names": names}
-            )
-    return mapping
+    return COLUMN_SET.map(rows)

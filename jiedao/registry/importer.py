@@ -7,27 +7,27 @@ VAR_DIR/imports/ between the steps and deleted once committed."""
 
 from __future__ import annotations
 
-import base64
-import csv
-import datetime as dt
-import hashlib
-import io
-import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from jiedao.core.crypto import decrypt, encrypt
-from jiedao.core.errors import InvalidInput, JiedaoError, NotFound, TooLarge
+from jiedao.core.errors import InvalidInput, JiedaoError, TooLarge
 from jiedao.core.identity import mask_id, mask_phone, normalize_mobile
+from jiedao.core.sheets import (
+    cell_text,
+    check_size,
+    forget_upload,
+    id_cell_text,
+    keep_upload,
+    load_upload,
+    read_table,
+    sha256_of,
+)
 from jiedao.org.models import Community, Grid
 from jiedao.registry.actions import do_import_households, do_stage_import, normalize_unit
 from jiedao.registry.choices import HouseholdStatus, IdType, Relation
@@ -49,120 +49,8 @@ PREVIEW_ROWS = 10
 MAX_ERRORS = 1000  # listed; the total is always counted
 CHUNK = 900  # ids per IN (...) query: below SQLite's oldest variable limit
 
-# ---- reading files ------------------------------------------------------------------------------
-
-SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv")
-NOT_A_SPREADSHEET = gettext_lazy("“%(name)s” is not a spreadsheet: upload an .xlsx, .xls or .csv file.")
-
-
-def _size(n: int) -> str:
-    if n >= 1048576:
-        return f"{n / 1048576:.1f} MB"
-    return f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
-
-
-def check_size(size: int) -> None:
-    limit = settings.IMPORT_MAX_BYTES
-    if size > limit:
-        raise TooLarge(
-            _("The file is %(size)s, over the %(limit)s limit: split it and import the parts one by one.")
-            % {"size": _size(size), "limit": _size(limit)},
-            field="file",
-        )
-
-
-def read_table(filename: str, data: bytes) -> list[list[Any]]:
-    """The first sheet (or the CSV) as rows of cells. Raises TooLarge, or InvalidInput for anything
-    that is not a readable spreadsheet."""
-    check_size(len(data))
-    name = Path(filename).name or "upload"
-    ext = Path(name).suffix.lower()
-    bad = InvalidInput(str(NOT_A_SPREADSHEET) % {"name": name}, field="file")
-    if not data:
-        raise InvalidInput(_("The file “%(name)s” is empty.") % {"name": name}, field="file")
-    is_zip = data[:4] == b"PK\x03\x04"
-    is_ole = data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-    if ext in (".xlsx", ".xlsm", ".xls") or is_zip or is_ole:
-        if not (is_zip or is_ole):
-            raise bad
-        return _read_workbook(name, data, bad)
-    if ext not in ("", ".csv", ".txt"):
-        raise bad
-    return _read_csv(name, data, bad)
-
-
-def _read_workbook(name: str, data: bytes, bad: InvalidInput) -> list[list[Any]]:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        if not book.sheet_names:
-            raise bad
-        return book.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except JiedaoError:
-        raise
-    except Exception:  # calamine raises its own error types for every kind of damage
-        raise InvalidInput(
-            _("Cannot read “%(name)s”: the file is damaged or is not an Excel workbook.") % {"name": name},
-            field="file",
-        )
-
-
-def _read_csv(name: str, data: bytes, bad: InvalidInput) -> list[list[Any]]:
-    if b"\x00" in data[:4096]:
-        raise bad
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InvalidInput(
-            _("Cannot tell the text encoding of “%(name)s”: save it as a UTF-8 or GBK CSV.") % {"name": name},
-            field="file",
-        )
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
-    try:
-        return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
-    except csv.Error as exc:
-        raise InvalidInput(
-            _("“%(name)s” is not valid CSV: %(error)s") % {"name": name, "error": exc}, field="file"
-        )
-
-
-# ---- cells --------------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _id_text(value: Any) -> str:
-    """An ID cell as text. A number means Excel converted it: show it the way Excel does, so the
-    identity check gives its specific 'mangled by Excel' message."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float):
-        if abs(value) >= 1e11:
-            mantissa, exp = f"{float(value):.5E}".split("E")
-            return f"{mantissa.rstrip('0').rstrip('.')}E+{int(exp)}"
-        return f"{int(value)}.0"
-    return _text(value)
-
+_text = cell_text
+_id_text = id_cell_text
 
 # ---- validation ---------------------------------------------------------------------------------
 
@@ -253,7 +141,6 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
     if mapping.errors:
         plan.file_errors = list(mapping.errors)
         return plan
-    cols = mapping.columns
     grids = {g.name: g for g in Grid.objects.filter(community=community)}
     grids.update({g.code.upper(): g for g in grids.values()})
     seen_docs: dict[tuple[str, str], int] = {}
@@ -267,11 +154,7 @@ def validate(rows: list[list[Any]], *, community: Community, actor: Any, filenam
         ("flat", _("The flat number is empty."), _("The flat number is too long.")),
     )
 
-    def cell(row: list[Any], key: str) -> Any:
-        if key not in cols:
-            return None
-        idx = cols[key][0]
-        return row[idx] if idx < len(row) else None
+    cell = mapping.cell
 
     for offset, row in enumerate(rows[mapping.header_row :]):
         number = mapping.header_row + offset + 1
@@ -497,10 +380,6 @@ def _check_register(
 # ---- the three steps ----------------------------------------------------------------------------
 
 
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def check_file(filename: str, data: bytes, *, community: Community, actor: Any) -> ImportPlan:
     """Read and validate the whole file (the dry run). File-level problems come back in `file_errors`."""
     try:
@@ -553,28 +432,11 @@ def preview(filename: str, data: bytes, n: int = PREVIEW_ROWS) -> Preview:
     return Preview(mapping=mapping, columns=columns, rows=shown, total_rows=total)
 
 
-def _store_dir() -> Path:
-    return Path(settings.VAR_DIR) / "imports"
-
-
-def _staged_path(sha256: str) -> Path:
-    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-        raise NotFound(_("Not found."))
-    return _store_dir() / f"{sha256}.enc"
-
-
 def stage_upload(*, actor: Any, community: Community, filename: str, data: bytes) -> ImportBatch:
     """Keep the file (encrypted: it holds ID numbers) and record the batch. The file must at least be a
     readable spreadsheet; column problems are shown on the preview."""
     rows = read_table(filename, data)
-    digest = sha256_of(data)
-    path = _staged_path(digest)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        # Write beside it and rename, so a concurrent reader never sees half a file.
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(encrypt(base64.b64encode(data).decode("ascii")), encoding="ascii")
-        os.replace(tmp, path)
+    digest = keep_upload(data)
     data_rows = max(0, sum(1 for r in rows if any(_text(c) for c in r)) - 1)
     return do_stage_import(
         actor=actor, community=community, filename=Path(filename).name, sha256=digest, rows=data_rows
@@ -582,13 +444,7 @@ def stage_upload(*, actor: Any, community: Community, filename: str, data: bytes
 
 
 def load_staged(batch: ImportBatch) -> bytes:
-    path = _staged_path(batch.sha256)
-    if not path.exists():
-        raise InvalidInput(
-            _("The uploaded file is no longer on the server: upload it again."),
-            field="file",
-        )
-    return base64.b64decode(decrypt(path.read_text(encoding="ascii")))
+    return load_upload(batch.sha256)
 
 
 def already_imported(sha256: str) -> ImportBatch | None:
@@ -624,8 +480,7 @@ def commit_batch(*, actor: Any, batch: ImportBatch, data: bytes) -> CommitResult
         counts = do_import_households(actor=actor, batch=batch, plan=plan)
     if "already_imported" in counts:
         return CommitResult(plan=plan, previous=ImportBatch.objects.get(pk=counts["already_imported"]))
-    path = _staged_path(batch.sha256)
-    transaction.on_commit(lambda: path.unlink(missing_ok=True))
+    transaction.on_commit(lambda: forget_upload(batch.sha256))
     return CommitResult(plan=plan, counts=counts)
 
 
