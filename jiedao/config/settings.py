@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "jiedao.places",
     "jiedao.work",
     "jiedao.protocols",
+    "jiedao.screening",
     "jiedao.demo",
 ]
 

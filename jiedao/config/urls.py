@@ -16,6 +16,7 @@ urlpatterns = [
     path("v/", include("jiedao.places.venue_urls")),
     path("work/", include("jiedao.work.urls")),
     path("protocols/", include("jiedao.protocols.urls")),
+    path("screening/", include("jiedao.screening.urls")),
 ]
 handler404 = "jiedao.core.views.not_found"
 handler500 = "jiedao.core.views.server_error"

@@ -39,6 +39,13 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
             "auditor",
         },
     ),
+    (
+        "screening:key_persons",
+        _("Key persons"),
+        "user-search",
+        {"command", "community_staff", "grid_worker", "doctor", "police", "auditor"},
+    ),
+    ("screening:lists", _("Pushed lists"), "list-details", {"command", "auditor"}),
     ("registry:import", _("Import"), "file-import", {"command", "community_staff"}),
     ("org:staff", _("Staff"), "user-cog", {"command", "community_staff"}),
     ("org:working_groups", _("Working groups"), "users-group", {"command"}),
@@ -49,7 +56,7 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
 
 
 # Rarely used office pages sit in a "More" menu so the bar fits one line on a laptop.
-ADMIN_ITEMS = {"org:working_groups", "org:api_keys", "core:audit", "protocols:list"}
+ADMIN_ITEMS = {"org:working_groups", "org:api_keys", "core:audit", "protocols:list", "screening:lists"}
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:

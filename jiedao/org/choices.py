@@ -37,6 +37,8 @@ class ApiPermission(models.TextChoices):
     PLACES_READ = "places.read", _("Read places")
     WORK_READ = "work.read", _("Read work items")
     WORK_WRITE = "work.write", _("Create and update work items")
+    SCREENING_PUSH = "screening.push", _("Push lists of key persons (command centre keys)")
+    SCREENING_READ = "screening.read", _("Read key persons, pushed lists and their results")
     ALL = "*", _("Everything the service account's role allows")
 
 

@@ -122,6 +122,45 @@ def do_create_work_item(
     return item
 
 
+def do_create_work_items(*, actor: Any, items: list[WorkItem]) -> list[WorkItem]:
+    """Many new work items at once (one list of a thousand people to verify, say), built by the
+    calling app's action, with one audit entry per kind. Items whose `dedupe_key` exists already are
+    left out; the returned list holds the items that now exist for every key, in input order."""
+    if not items:
+        return []
+    keys = [i.dedupe_key for i in items if i.dedupe_key]
+    existing: dict[str, WorkItem] = {}
+    for start in range(0, len(keys), 900):
+        existing.update(
+            {w.dedupe_key: w for w in WorkItem.objects.filter(dedupe_key__in=keys[start : start + 900])}
+        )
+    user = actor if getattr(actor, "pk", None) else None
+    new: list[WorkItem] = []
+    for item in items:
+        if not item.kind or not item.title or not isinstance(item.due_at, dt.datetime):
+            raise InvalidInput(_("A work item needs a kind, a title and a due time."), field="items")
+        if item.role and item.role not in Role.values:
+            raise InvalidInput(_("Unknown role: %(role)s") % {"role": item.role}, field="role")
+        if item.dedupe_key and item.dedupe_key in existing:
+            continue
+        item.title = item.title[:200]
+        item.created_by = item.updated_by = user
+        new.append(item)
+        if item.dedupe_key:
+            existing[item.dedupe_key] = item
+    with transaction.atomic():
+        WorkItem.objects.bulk_create(new, batch_size=1000)
+        kinds: dict[str, int] = {}
+        for item in new:
+            kinds[item.kind] = kinds.get(item.kind, 0) + 1
+        for kind, count in sorted(kinds.items()):
+            audit.record(
+                actor=actor, action="work.create_many", object_type="work.workitem",
+                changes={"kind": kind, "count": count},
+            )  # fmt: skip
+    return [existing.get(i.dedupe_key, i) if i.dedupe_key else i for i in items]
+
+
 def _check_act(actor: Any, item: WorkItem) -> None:
     if actor is None:
         return
