@@ -33,6 +33,7 @@ from jiedao.screening.models import PushedList
 from jiedao.screening.proposal import NO_MEASURE, propose
 from jiedao.screening.queries import (
     DISPATCH_ROLES,
+    HAND_BACK_ROLES,
     INTAKE_ROLES,
     LIST_READ_ROLES,
     READ_ROLES,
@@ -130,7 +131,7 @@ def _person_context(request: HttpRequest, kp: Any) -> dict[str, Any]:
         "handbacks": list(kp.handbacks.select_related("community", "created_by")),
         "candidates": candidates,
         "can_verify": kp.status == KeyPersonStatus.TO_VERIFY and can_in_area(user, VERIFY_ROLES, kp),
-        "can_hand_back": kp.status == KeyPersonStatus.TO_VERIFY and can_in_area(user, VERIFY_ROLES, kp),
+        "can_hand_back": kp.status == KeyPersonStatus.TO_VERIFY and can_in_area(user, HAND_BACK_ROLES, kp),
         "can_match": bool(candidates) and can_in_area(user, VERIFY_ROLES, kp),
         "can_route": kp.is_open and _is_dispatcher(user),
         "hand_back_form": HandBackForm(),
@@ -239,7 +240,7 @@ def route(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("screening:key_person", pk=kp.pk)
 
 
-@role_required(*VERIFY_ROLES)
+@role_required(*HAND_BACK_ROLES)
 @require_POST
 def hand_back(request: HttpRequest, pk: int) -> HttpResponse:
     kp = access_key_person(request.user, pk)

@@ -126,7 +126,8 @@ endpoint(
     method="post", data=lambda cast: {"community": cast.community_b.pk}, ok=(302,),
 )  # fmt: skip
 endpoint(
-    "screening:hand_back", lambda cast: f"/screening/key-persons/{key_person_a1(cast).pk}/hand-back", VERIFY_A,
+    "screening:hand_back", lambda cast: f"/screening/key-persons/{key_person_a1(cast).pk}/hand-back",
+    {"command", "community_staff_a"},
     method="post", data=lambda cast: {"reason": "不是本社区的"}, ok=(302,),
 )  # fmt: skip
 endpoint(
