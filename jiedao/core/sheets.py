@@ -166,6 +166,22 @@ def is_blank(row: Sequence[Any]) -> bool:
     return not any(cell_text(c) for c in row)
 
 
+@dataclass
+class RowError:
+    """One problem in an uploaded sheet: the row as the spreadsheet numbers it, and the column's header."""
+
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return _("Row %(row)s, %(column)s: %(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
+
+
 # ---- header row ---------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from jiedao.core.errors import InvalidInput, JiedaoError, TooLarge
 from jiedao.core.identity import mask_id, mask_phone, normalize_mobile
 from jiedao.core.sheets import (
+    RowError,
     cell_text,
     check_size,
     forget_upload,
@@ -53,20 +54,6 @@ _text = cell_text
 _id_text = id_cell_text
 
 # ---- validation ---------------------------------------------------------------------------------
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return _("Row %(row)s, %(column)s: %(message)s") % {
-            "row": self.row,
-            "column": self.column,
-            "message": self.message,
-        }
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from jiedao.core.listing import sort_queryset
 from jiedao.org.auth import require_permission
 from jiedao.screening import actions
 from jiedao.screening.filters import KEY_PERSON_SORTS, KeyPersonFilters
-from jiedao.screening.models import HandBack, PushedList, Verification
+from jiedao.screening.models import PushedList
 from jiedao.screening.queries import (
     INTAKE_ROLES,
     READ_ROLES,
@@ -28,6 +28,7 @@ from jiedao.screening.queries import (
     can,
     key_persons_visible_to,
     list_stats,
+    result_entries,
     role_scope,
     sources_of,
 )
@@ -146,16 +147,7 @@ def list_results(request: HttpRequest, list_id: int, query: Query[PageQuery]) ->
     every hand-back with its reason. `page`, `per_page` (≤ 100)."""
     require_permission(request, READ)
     plist = access_pushed_list(request.user, list_id)
-    entries = (
-        plist.entries.select_related("key_person", "key_person__community", "key_person__grid")
-        .prefetch_related(
-            Prefetch(
-                "key_person__verifications", queryset=Verification.objects.order_by("-created_at", "-pk")
-            ),
-            Prefetch("key_person__handbacks", queryset=HandBack.objects.select_related("community")),
-        )
-        .order_by("row", "pk")
-    )
+    entries = result_entries(plist)
     page = _page(entries, query)
     return _page_body(page, query.per_page, [result_out(e, plist.protocol_key) for e in page.object_list])
 

@@ -5,44 +5,16 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy
 
 from jiedao.core.sheets import Column, ColumnSet
+from jiedao.registry.import_columns import BY_KEY
+
+# Who the person is: the same headers as the register's own import.
+_REGISTER = BY_KEY
 
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "姓名", ("姓名", "名字", "人员姓名", "当事人姓名", "name", "full name"), True),
-    Column(
-        "id_number",
-        "身份证号",
-        (
-            "身份证号",
-            "身份证号码",
-            "身份证",
-            "证件号码",
-            "证件号",
-            "公民身份号码",
-            "身份证件号码",
-            "id number",
-            "id no",
-            "id",
-            "document number",
-        ),
-    ),
-    Column("id_type", "证件类型", ("证件类型", "证件种类", "id type", "document type")),
-    Column(
-        "phone",
-        "手机号",
-        (
-            "手机号",
-            "手机号码",
-            "联系电话",
-            "电话",
-            "手机",
-            "联系方式",
-            "电话号码",
-            "phone",
-            "mobile",
-            "phone number",
-            "tel",
-        ),
-    ),
+    Column("name", "姓名", (*_REGISTER["name"].aliases, "当事人姓名"), True),
+    Column("id_number", "身份证号", _REGISTER["id_number"].aliases),
+    _REGISTER["id_type"],
+    _REGISTER["phone"],
     Column(
         "origin",
         "来源地",

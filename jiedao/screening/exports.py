@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiedao.core.ledger import Column, Ledger, write_xlsx
 from jiedao.protocols.registry import all_protocols
 from jiedao.screening.choices import KeyPersonStatus, MatchMethod
-from jiedao.screening.models import HandBack, KeyPerson, PushedList, Verification
+from jiedao.screening.models import KeyPerson, PushedList
+from jiedao.screening.queries import result_entries
 
 EXPORT_MAX_ROWS = 200_000
 
@@ -57,16 +57,7 @@ def list_results_xlsx(plist: PushedList) -> Ledger:
         Column(_("Outcome"), 16), Column(_("Where"), 20), Column(_("Classified as"), 18),
         Column(_("Measure starts")), Column(_("Measure ends")), Column(_("Handed back"), 30),
     ]  # fmt: skip
-    entries = (
-        plist.entries.select_related("key_person", "key_person__community", "key_person__grid")
-        .prefetch_related(
-            Prefetch(
-                "key_person__verifications", queryset=Verification.objects.order_by("-created_at", "-pk")
-            ),
-            Prefetch("key_person__handbacks", queryset=HandBack.objects.select_related("community")),
-        )
-        .order_by("row", "pk")
-    )
+    entries = result_entries(plist)
 
     def row(e: Any) -> list[Any]:
         kp = e.key_person

@@ -19,27 +19,13 @@ from django.utils.translation import gettext as _
 
 from jiedao.core.errors import InvalidInput
 from jiedao.core.identity import normalize_mobile
-from jiedao.core.sheets import cell_text, id_cell_text
+from jiedao.core.sheets import RowError, cell_text, id_cell_text
 from jiedao.protocols.schema import Protocol
 from jiedao.registry.choices import IdType
 from jiedao.registry.identity import id_lookup_key, normalize_document, phone_lookup_key
 from jiedao.registry.import_columns import ID_TYPE_WORDS
 
 MAX_ERRORS = 1000  # listed; the total is always counted
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return _("Row %(row)s, %(column)s: %(message)s") % {
-            "row": self.row,
-            "column": self.column,
-            "message": self.message,
-        }
 
 
 @dataclass

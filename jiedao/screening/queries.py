@@ -128,3 +128,22 @@ def labelled(entries: Any) -> list[PushedEntry]:
     for e in out:
         e.category_label = category_label(e.pushed_list.protocol_key, e.category)  # type: ignore[attr-defined]
     return out
+
+
+def result_entries(plist: PushedList) -> QuerySet[PushedEntry]:
+    """A list's entries with what became of them (key person, last verification first, hand-backs), by
+    row: the feedback up the chain, for the page, the export and the API alike."""
+    from django.db.models import Prefetch
+
+    from jiedao.screening.models import Verification
+
+    return (
+        plist.entries.select_related("key_person", "key_person__community", "key_person__grid")
+        .prefetch_related(
+            Prefetch(
+                "key_person__verifications", queryset=Verification.objects.order_by("-created_at", "-pk")
+            ),
+            Prefetch("key_person__handbacks", queryset=HandBack.objects.select_related("community")),
+        )
+        .order_by("row", "pk")
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from jiedao.registry.tests.factories import resident_id
 from jiedao.screening import actions
 
 HEADER = ["序号", "姓名", "身份证号", "手机号", "来源地", "抵达时间", "现住址", "风险类别"]
@@ -41,3 +42,13 @@ def receive(
 ) -> tuple[Any, actions.ReceiveResult]:
     plist = actions.do_stage_list(actor=actor, meta=meta(**meta_kw), filename=filename, data=data)
     return plist, actions.do_receive_list(actor=actor, plist=plist, data=data, dry_run=dry_run)
+
+
+def rid(n: int, **kw: Any) -> str:
+    """A valid resident ID of another region than the register factories' (510116): never theirs."""
+    return resident_id(n, region="110105", **kw)
+
+
+def phone_no(n: int) -> str:
+    """A mobile number outside the factories' 139 range."""
+    return f"137{n % 10**8:08d}"

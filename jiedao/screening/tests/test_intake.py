@@ -16,29 +16,18 @@ from jiedao.core.errors import InvalidInput, TooLarge
 from jiedao.core.identity import id_check_char
 from jiedao.core.models import AuditEntry
 from jiedao.registry.models import Person
-from jiedao.registry.tests.factories import make_household, resident_id
+from jiedao.registry.tests.factories import make_household
 from jiedao.screening import actions, matching
 from jiedao.screening.intake import parse_when
 from jiedao.screening.models import KeyPerson, PushedEntry, PushedList
-from jiedao.screening.tests.helpers import HEADER, meta, receive, xlsx
+from jiedao.screening.tests.helpers import HEADER, meta, phone_no, receive, rid, xlsx
 from jiedao.work.models import WorkItem
 
 pytestmark = pytest.mark.django_db
 
 
-def rid(n: int, **kw: Any) -> str:
-    """A valid resident ID of another region than the register factories' (510116): never theirs."""
-    return resident_id(n, region="110105", **kw)
-
-
-def phone_no(n: int) -> str:
-    """A mobile number outside the factories' 139 range."""
-    return f"137{n % 10**8:08d}"
-
-
 @pytest.fixture(autouse=True)
-def _env(settings: Any, tmp_path: Any) -> Iterator[None]:
-    settings.VAR_DIR = tmp_path  # staged uploads
+def _english() -> Iterator[None]:
     with translation.override("en"):
         yield
 

@@ -14,11 +14,11 @@ from jiedao.registry.actions import do_create_building, do_create_compound
 from jiedao.registry.choices import IdType
 from jiedao.registry.identity import id_lookup_key
 from jiedao.registry.models import Person
-from jiedao.registry.tests.factories import make_household, make_person, resident_id
+from jiedao.registry.tests.factories import make_household, make_person
 from jiedao.screening import actions
 from jiedao.screening.choices import KeyPersonStatus, MatchMethod, Outcome, RouteMethod
 from jiedao.screening.models import KeyPerson, PushedEntry
-from jiedao.screening.tests.helpers import HEADER, receive, xlsx
+from jiedao.screening.tests.helpers import HEADER, phone_no, receive, rid, xlsx
 from jiedao.work.choices import Priority, WorkStatus
 from jiedao.work.models import WorkItem
 from jiedao.work.queries import inbox
@@ -26,19 +26,8 @@ from jiedao.work.queries import inbox
 pytestmark = pytest.mark.django_db
 
 
-def rid(n: int, **kw: Any) -> str:
-    """A valid resident ID of another region than the register factories' (510116): never theirs."""
-    return resident_id(n, region="110105", **kw)
-
-
-def phone_no(n: int) -> str:
-    """A mobile number outside the factories' 139 range."""
-    return f"137{n % 10**8:08d}"
-
-
 @pytest.fixture(autouse=True)
-def _env(settings: Any, tmp_path: Any) -> Iterator[None]:
-    settings.VAR_DIR = tmp_path  # staged uploads
+def _english() -> Iterator[None]:
     with translation.override("en"):
         yield
 
