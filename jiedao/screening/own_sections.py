@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from jiedao.core import dashboard
-from jiedao.core.dashboard import Card
+from jiedao.core.dashboard import Card, Panel
+from jiedao.org.models import Community, Grid
 from jiedao.registry.sections import register_household_section, register_person_section
-from jiedao.screening.choices import OPEN_STATUSES, KeyPersonStatus
+from jiedao.screening.choices import OPEN_STATUSES, REOPENABLE, KeyPersonStatus
 from jiedao.screening.exports import category_label
 from jiedao.screening.queries import READ_ROLES, key_persons_visible_to, labelled, sources_of
 
@@ -84,6 +85,48 @@ def screening_cards(user: Any) -> list[Card]:
     return cards
 
 
+def screening_panel(user: Any) -> list[Panel]:
+    """Key persons per community (or per grid inside one community) by where they stand: on time,
+    overdue, classified, other verified — the command centre sees at a glance who is behind."""
+    if not user.is_authenticated or not user.has_role(*READ_ROLES):
+        return []
+    qs = key_persons_visible_to(user)
+    communities = list(Community.objects.visible_to(user).order_by("code"))
+    by_grid = len(communities) <= 1
+    key = "grid_id" if by_grid else "community_id"
+    units = list(Grid.objects.visible_to(user).order_by("code")) if by_grid else communities
+    now = timezone.now()
+    rows = {
+        r[key]: r
+        for r in qs.values(key).annotate(
+            on_time=Count("pk", filter=Q(status=KeyPersonStatus.TO_VERIFY, due_at__gte=now)),
+            overdue=Count("pk", filter=Q(status__in=OPEN_STATUSES, due_at__lt=now)),
+            classified=Count("pk", filter=Q(status=KeyPersonStatus.CLASSIFIED)),
+            closed=Count("pk", filter=Q(status__in=REOPENABLE)),
+        )
+    }
+    if not rows:
+        return []
+    names = [u.name for u in units]
+    series = []
+    for field, label, colour in (
+        ("overdue", _("Overdue"), "#d63939"),
+        ("on_time", _("To verify"), "#206bc4"),
+        ("classified", _("Classified for control"), "#ae3ec9"),
+        ("closed", _("Verified: no measure, elsewhere or wrong person"), "#2fb344"),
+    ):
+        series.append(
+            {"name": str(label), "color": colour, "data": [rows.get(u.pk, {}).get(field, 0) for u in units]}
+        )
+    return [
+        Panel(
+            _("Key persons by grid") if by_grid else _("Key persons by community"),
+            "screening/_panel.html",
+            {"names": names, "series": series, "url": reverse("screening:key_persons")},
+        )
+    ]
+
+
 def register() -> None:
     register_person_section(
         "screening.key_person", gettext_lazy("Screening"), 20, _person_section, roles=READ_ROLES
@@ -91,3 +134,4 @@ def register() -> None:
     register_household_section("screening.key_persons", gettext_lazy("Key persons"), 20, _household_section,
                                roles=READ_ROLES)  # fmt: skip
     dashboard.register(20)(screening_cards)
+    dashboard.register_panel(20)(screening_panel)

@@ -157,3 +157,24 @@ def test_ledger_filters_export_and_no_query_per_row(login, cast, english):
 
     assert_no_per_row_queries(lambda: client.get(reverse("screening:key_persons")), add)
     assert_no_per_row_queries(lambda: client.get(reverse("screening:lists")), add)
+
+
+def test_dashboard_shows_screening_cards_and_the_chart(login, cast, english):
+    p = resident_of(cast)
+    receive(
+        cast["command"],
+        xlsx(
+            [
+                HEADER,
+                [1, p.name, p.id_number, "", "", "", "", ""],
+                [2, "无址", resident_id(), "", "", "", "", ""],
+            ]
+        ),
+    )
+    page = login("command").get(reverse("home")).content.decode()
+    assert "Key persons to verify" in page and "Dispatch queue" in page
+    assert 'data-testid="key-persons-chart"' in page and "jd-kp-series" in page
+    assert page.count("echarts.min.js") == 1
+    # A community's staff see their own counts, and no dispatch queue card.
+    page = login("community_staff_b").get(reverse("home")).content.decode()
+    assert "Key persons to verify" in page and "Dispatch queue" not in page
