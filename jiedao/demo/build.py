@@ -33,6 +33,7 @@ from jiedao.core.models import AuditEntry
 from jiedao.demo import data, geo
 from jiedao.demo.people import PeopleFactory
 from jiedao.demo.register import build_register
+from jiedao.demo.screening import build_screening
 from jiedao.demo.staffing import build_staff, build_work, planned_usernames
 from jiedao.demo.state import BuildState
 from jiedao.demo.venues import GridUnit, VenuePlanner
@@ -238,6 +239,7 @@ def build_demo(
         _build_places(state)
         build_staff(state)
         build_work(state)
+        build_screening(state)
         summary = _summary(state, time.perf_counter() - started)
         audit.record(actor=None, action="demo.build_done", obj=state.subdistrict, changes=summary)
     # The demo password is printed for everyone to use, but it has no place in the audit log.
@@ -277,6 +279,12 @@ def print_logins(summary: dict) -> None:
             f"{nanhu['name']} ({nanhu['community']}): {nanhu['flats']:,} flats, {nanhu['households']:,} "
             f"households, {nanhu['residents']:,} residents"
             + ("" if nanhu["mode"] == "exact" else " (scaled down)")
+        )
+    if counts.get("pushed_lists"):
+        print(
+            f"Screening: {counts['pushed_lists']} pushed lists this week, {counts.get('key_persons', 0):,} key persons "
+            f"({counts.get('key_persons_to_verify', 0):,} to verify, {counts.get('key_persons_dispatch', 0):,} in the "
+            f"dispatch queue, {counts.get('key_persons_verified', 0):,} verified)"
         )
     print()
     print(f"Sign in with password {summary['password']!r} as:")

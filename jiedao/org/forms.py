@@ -260,7 +260,7 @@ class ApiKeyForm(forms.Form):
     expires_on = forms.DateField(
         label=_("Expires on"), required=False,
         help_text=_("The key stops working at the end of this day. Leave empty for no expiry."),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
     )  # fmt: skip
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:

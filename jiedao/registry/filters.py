@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from jiedao.core.identity import mask_id, mask_phone
 from jiedao.registry.choices import CareTagKind, HouseholdStatus, IdType, Sex
 from jiedao.registry.identity import id_lookup_key, phone_lookup_key
 from jiedao.registry.models import CareTag, Household, Person, Resident
@@ -36,10 +37,11 @@ PERSON_SORTS = {"name": "name", "birth": "birth_date", "updated": "updated_at"}
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
+    """A positive id from a query string, or None (a database integer holds at most 2⁶³ − 1)."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         return None
+    return int(text) or None
 
 
 def _years_ago(today: dt.date, years: int) -> dt.date:
@@ -62,6 +64,16 @@ def _exact_person_q(q: str, prefix: str = "") -> Q | None:
     if kind == "phone":
         return Q(**{f"{prefix}phone_index": phone_lookup_key(value)})
     return None
+
+
+def masked_query(q: str) -> str:
+    """A search text as the audit log may keep it: a resident ID or mobile number masked, text as is."""
+    kind, value = classify_query(q)
+    if kind == "id":
+        return mask_id(value)
+    if kind == "phone":
+        return mask_phone(value)
+    return q
 
 
 def text_person_q(q: str) -> Q:
@@ -99,7 +111,10 @@ class HouseholdFilters:
         )
 
     def as_params(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+        if "q" in out:
+            out["q"] = masked_query(out["q"])  # the export's audit entry keeps no full ID or phone
+        return out
 
     def apply(self, qs: QuerySet[Household]) -> QuerySet[Household]:
         if self.community:
@@ -159,7 +174,10 @@ class PersonFilters:
         )
 
     def as_params(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+        if "q" in out:
+            out["q"] = masked_query(out["q"])  # the export's audit entry keeps no full ID or phone
+        return out
 
     def apply(self, qs: QuerySet[Person], today: dt.date | None = None) -> QuerySet[Person]:
         if self.community:

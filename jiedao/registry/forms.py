@@ -16,7 +16,7 @@ _SELECT = {"class": "form-select"}
 
 
 def _date() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    return forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
 
 
 class ScopedUnitsMixin:

@@ -4,10 +4,15 @@ importer and the demo builder alike, so the rules live in one place."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from jiedao.core.crypto import blind_index
+from jiedao.core.errors import InvalidInput
 from jiedao.core.identity import mask_id, mask_phone, normalize_mobile, parse_resident_id
 from jiedao.registry.choices import IdType, Sex
 from jiedao.registry.models import Person
+
+MAX_DOCUMENT_LENGTH = 30  # the masked column holds 32
 
 
 def id_lookup_key(id_type: str, number: str) -> str:
@@ -23,6 +28,12 @@ def normalize_document(id_type: str, raw: object) -> str:
     if id_type == IdType.RESIDENT_ID:
         return parse_resident_id(raw).number
     text = ("" if raw is None else str(raw)).strip().upper().replace(" ", "")
+    if len(text) > MAX_DOCUMENT_LENGTH:
+        # Passports and permits are at most 18 characters; longer is a pasted cell, not a number.
+        raise InvalidInput(
+            _("The document number is longer than %(n)s characters.") % {"n": MAX_DOCUMENT_LENGTH},
+            field="id_number",
+        )
     return text
 
 

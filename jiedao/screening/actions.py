@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from jiedao.core import audit
 from jiedao.core.errors import Conflict, Forbidden, InvalidInput, JiedaoError, NotFound
-from jiedao.core.sheets import is_blank, iter_table, keep_upload
+from jiedao.core.sheets import forget_upload, is_blank, iter_table, keep_upload
 from jiedao.org.models import Community, Grid
 from jiedao.protocols.registry import get_protocol
 from jiedao.registry.models import Person
@@ -167,7 +167,8 @@ def already_received(sha256: str) -> PushedList | None:
 
 def do_receive_list(*, actor: Any, plist: PushedList, data: bytes, dry_run: bool = False) -> ReceiveResult:
     """Check every row and, unless `dry_run`, match, route and record them: all or nothing. A dry run
-    does the same work and rolls it back, so its counts are exactly what a commit would do."""
+    does the same work and rolls it back, so its counts are exactly what a commit would do. The same
+    file, or another file with the same entries, received before changes nothing (`previous`)."""
     _require_intake(actor)
     previous = already_received(plist.sha256)
     if previous is not None:
@@ -190,51 +191,82 @@ def do_receive_list(*, actor: Any, plist: PushedList, data: bytes, dry_run: bool
     checker = EntryChecker(protocol, plist.category, report)
     counts: Counter[str] = Counter()
     name_header = mapping.header("name")
-    with transaction.atomic():
-        router = AddressRouter()
-        chunk: list[EntryIn] = []
+    hashes: list[str] = []
+    try:
+        with transaction.atomic():
+            if not dry_run:
+                # Two commits of one staged list (a double click, a retried request) run one after the other.
+                locked = PushedList.objects.select_for_update().get(pk=plist.pk)
+                previous = locked if locked.committed else already_received(plist.sha256)
+                if previous is not None:
+                    return ReceiveResult(Report(counts=dict(previous.counts)), previous=previous)
+            router = AddressRouter()
+            chunk: list[EntryIn] = []
 
-        def flush() -> None:
-            for e in write_chunk(actor=actor, plist=plist, entries=chunk, router=router, counts=counts):
-                if e.match_note and len(report.warnings) < 1000:
-                    report.warnings.append(RowError(e.row, name_header, e.match_note))
-            chunk.clear()
+            def flush() -> None:
+                for e in write_chunk(actor=actor, plist=plist, entries=chunk, router=router, counts=counts):
+                    if e.match_note and len(report.warnings) < 1000:
+                        report.warnings.append(RowError(e.row, name_header, e.match_note))
+                chunk.clear()
 
-        try:
-            for number, row in enumerate(
-                chain(head[mapping.header_row :], rows), start=mapping.header_row + 1
-            ):
-                if is_blank(row):
-                    continue
-                entry = checker.check(number, functools.partial(mapping.cell, row), mapping.header)
-                if entry is not None and report.ok:
-                    chunk.append(entry)
-                    if len(chunk) >= CHUNK:
-                        flush()
-        except JiedaoError as exc:  # the file broke off part way
-            report.file_errors.append(exc.message)
-        if report.rows == 0 and not report.file_errors:
-            report.file_errors.append(_("The sheet has no data rows."))
-        if report.ok and chunk:
-            flush()
-        report.counts = dict(counts)
-        if not report.ok or dry_run:
-            transaction.set_rollback(True)
-            return ReceiveResult(report)
-        plist.committed = True
-        plist.rows = report.rows
-        plist.counts = report.counts
-        plist.updated_by = _user(actor)
-        try:
-            with transaction.atomic():
-                plist.save(update_fields=["committed", "rows", "counts", "updated_by", "updated_at"])
-        except IntegrityError:
-            raise Conflict(_("This list has already been received."))
-        audit.record(
-            actor=actor, action="screening.receive_list", obj=plist,
-            changes={"title": plist.title, "rows": plist.rows, **report.counts},
-        )  # fmt: skip
+            try:
+                for number, row in enumerate(
+                    chain(head[mapping.header_row :], rows), start=mapping.header_row + 1
+                ):
+                    if is_blank(row):
+                        continue
+                    entry = checker.check(number, functools.partial(mapping.cell, row), mapping.header)
+                    if entry is not None:
+                        hashes.append(entry.content_hash)
+                        if report.ok:
+                            chunk.append(entry)
+                            if len(chunk) >= CHUNK:
+                                flush()
+                if report.rows == 0 and not report.file_errors:
+                    report.file_errors.append(_("The sheet has no data rows."))
+                if report.ok and chunk:
+                    flush()
+            except JiedaoError as exc:  # the file broke off part way, or a row could not be recorded
+                report.file_errors.append(exc.message)
+            report.counts = dict(counts)
+            digest = content_digest(hashes)
+            same = (
+                PushedList.objects.filter(
+                    committed=True, content_digest=digest, source=plist.source, issuer=plist.issuer
+                )
+                .exclude(pk=plist.pk)
+                .first()
+            )
+            if same is not None and report.ok:
+                transaction.set_rollback(True)
+                return ReceiveResult(Report(counts=dict(same.counts)), previous=same)
+            if not report.ok or dry_run:
+                transaction.set_rollback(True)
+                return ReceiveResult(report)
+            plist.committed = True
+            plist.rows = report.rows
+            plist.counts = report.counts
+            plist.content_digest = digest
+            plist.updated_by = _user(actor)
+            plist.save(
+                update_fields=["committed", "rows", "counts", "content_digest", "updated_by", "updated_at"]
+            )
+            audit.record(
+                actor=actor, action="screening.receive_list", obj=plist,
+                changes={"title": plist.title, "rows": plist.rows, **report.counts},
+            )  # fmt: skip
+    except IntegrityError:
+        # The same file, or the same people, committed at the same moment by another request.
+        raise Conflict(_("This list has just been received by another request: open the lists to see it."))
+    transaction.on_commit(lambda: forget_upload(plist.sha256))
     return ReceiveResult(report)
+
+
+def content_digest(hashes: list[str]) -> str:
+    """One digest of a list's entries, whatever their order or the file's format."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(hashes)).encode("ascii")).hexdigest() if hashes else ""
 
 
 def do_open_list(*, actor: Any, client_key: str, meta: ListMeta) -> tuple[PushedList, bool]:
@@ -340,6 +372,11 @@ def do_push_entries(*, actor: Any, plist: PushedList, entries: list[dict[str, An
     counts: Counter[str] = Counter()
     try:
         with transaction.atomic():
+            # Batches to one list arrive in parallel: number their rows and add their counts one at a time.
+            locked = PushedList.objects.select_for_update().get(pk=plist.pk)
+            plist.rows, plist.counts = locked.rows, locked.counts
+            for n, entry in enumerate(fresh, start=1):
+                entry.row = plist.rows + n
             written = write_chunk(
                 actor=actor, plist=plist, entries=fresh, router=AddressRouter(), counts=counts
             )
@@ -486,13 +523,19 @@ def do_hand_back_key_person(*, actor: Any, kp: KeyPerson, reason: str) -> HandBa
 def do_confirm_candidate(*, actor: Any, kp: KeyPerson, person: Person) -> KeyPerson:
     """The pushed person is this register person: the key person (and its entries) move to them, and
     follow their household. If they already are a key person, the two join."""
-    _require_in_area(actor, VERIFY_ROLES, kp, _("Your role may not confirm matches here."))
-    if person.pk not in (kp.candidates or []):
-        raise InvalidInput(_("That person is not one of the candidates."), field="person")
+    from jiedao.registry.queries import is_visible
     from jiedao.screening.matching import _homes
 
+    _require_in_area(actor, VERIFY_ROLES, kp, _("Your role may not confirm matches here."))
+    if person.pk not in (kp.candidates or []) or not is_visible(actor, person):
+        raise InvalidInput(_("That person is not one of the candidates."), field="person")
     with transaction.atomic():
         other = KeyPerson.objects.filter(person=person).first()
+        if other is not None and other.pk != kp.pk:
+            _require_in_area(
+                actor, VERIFY_ROLES, other, _("That person is screened by another area: ask dispatch.")
+            )
+        pushed_person = kp.person_id
         kp.entries.update(match=MatchMethod.CONFIRMED)
         if other is not None and other.pk != kp.pk:
             kp.entries.update(key_person=other)
@@ -515,8 +558,8 @@ def do_confirm_candidate(*, actor: Any, kp: KeyPerson, person: Person) -> KeyPer
                 other.due_at = kp.due_at
                 other.save(update_fields=["due_at", "updated_at"])
             kp.delete()
+            _retire_pushed_person(pushed_person, person)
             return other
-        pushed_person = kp.person_id
         kp.person = person
         kp.candidates = []
         fields = ["person", "candidates", "updated_by", "updated_at"]
@@ -531,9 +574,39 @@ def do_confirm_candidate(*, actor: Any, kp: KeyPerson, person: Person) -> KeyPer
             fields += _ROUTE_FIELDS
         kp.updated_by = _user(actor)
         kp.save(update_fields=sorted(set(fields)))
+        _retire_pushed_person(pushed_person, person)
         audit.record(actor=actor, action="screening.confirm_candidate", obj=kp,
                      changes={"person": [pushed_person, person.pk]})  # fmt: skip
     return kp
+
+
+def _retire_pushed_person(pushed_id: int, person: Person) -> None:
+    """The person registered from the list turned out to be `person`: the register person takes the
+    pushed document and phone where they had none (so the next list finds them), and the stand-in goes
+    — unless it has a life of its own on the register (a household, a key person)."""
+    from jiedao.core.identity import mask_phone
+    from jiedao.registry.identity import apply_identity, phone_lookup_key
+
+    stand_in = Person.objects.filter(pk=pushed_id).exclude(pk=person.pk).first()
+    if (
+        stand_in is None
+        or stand_in.residencies.exists()
+        or KeyPerson.objects.filter(person=stand_in).exists()
+    ):
+        return
+    doc = (stand_in.id_type, stand_in.id_number) if stand_in.id_index and not person.id_index else None
+    phone = stand_in.phone if stand_in.phone_index and not person.phone_index else ""
+    stand_in.delete()
+    if doc:
+        apply_identity(person, id_type=doc[0], id_number=doc[1], phone=phone or person.phone)
+    elif phone:
+        person.phone, person.phone_index, person.phone_masked = (
+            phone,
+            phone_lookup_key(phone),
+            mask_phone(phone),
+        )
+    if doc or phone:
+        person.save()
 
 
 def do_dismiss_candidates(*, actor: Any, kp: KeyPerson) -> KeyPerson:

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from jiedao.registry.filters import _exact_person_q
+from jiedao.registry.filters import _exact_person_q, _int, masked_query
 from jiedao.screening.choices import OPEN_STATUSES, VERIFIED_STATUSES, KeyPersonStatus, Source
 from jiedao.screening.models import KeyPerson, PushedEntry
 
@@ -21,13 +21,6 @@ KEY_PERSON_SORTS = {
     "verified": "verified_at",
 }
 STATUS_GROUPS = {"open": OPEN_STATUSES, "verified": VERIFIED_STATUSES}
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass
@@ -60,7 +53,11 @@ class KeyPersonFilters:
         )
 
     def as_params(self) -> dict[str, Any]:
+        """The filters in force, for links and the export's audit entry (an ID or phone searched for is
+        kept masked: the audit log is forever)."""
         out = {k: v for k, v in self.__dict__.items() if v not in (None, "", False)}
+        if "q" in out:
+            out["q"] = masked_query(out["q"])
         if "pushed_list" in out:
             out["list"] = out.pop("pushed_list")
         return out

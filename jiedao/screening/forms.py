@@ -32,7 +32,9 @@ class ListForm(TablerForm):
     received_at = forms.DateTimeField(
         label=_("Received"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"class": "form-control", "type": "datetime-local"}),
+        widget=forms.DateTimeInput(
+            attrs={"class": "form-control", "type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+        ),
     )
     file = forms.FileField(
         label=_("Spreadsheet (.xlsx, .xls or .csv)"),
@@ -62,7 +64,7 @@ class VerifyForm(TablerForm):
     last_exposure = forms.DateField(
         label=_("Last exposure (or arrival) date"),
         required=False,
-        widget=forms.DateInput(attrs={"class": "form-control", "type": "date"}),
+        widget=forms.DateInput(attrs={"class": "form-control", "type": "date"}, format="%Y-%m-%d"),
     )
     symptoms = forms.BooleanField(label=_("Fever, cough or other symptoms"), required=False)
     symptom_notes = forms.CharField(

@@ -91,7 +91,7 @@ def parse_when(value: Any) -> dt.datetime | None:
     elif isinstance(value, dt.date):
         when = dt.datetime.combine(value, dt.time())
     else:
-        text = str(value).strip()
+        text = cell_text(value) if isinstance(value, int | float) else str(value).strip()
         if not text:
             return None
         m = _CN_DATE.match(text)

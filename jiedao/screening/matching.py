@@ -24,7 +24,7 @@ from jiedao.registry.identity import apply_identity
 from jiedao.registry.models import Building, Compound, Person, Resident
 from jiedao.screening.choices import OPEN_STATUSES, REOPENABLE, KeyPersonStatus, MatchMethod, RouteMethod
 from jiedao.screening.intake import EntryIn
-from jiedao.screening.models import KeyPerson, PushedEntry, PushedList
+from jiedao.screening.models import HandBack, KeyPerson, PushedEntry, PushedList
 from jiedao.work.choices import OPEN_STATUSES as WORK_OPEN
 from jiedao.work.choices import Priority
 from jiedao.work.models import WorkItem
@@ -150,7 +150,7 @@ def write_chunk(
     counts: Counter[str],
 ) -> list[PushedEntry]:
     """Match, join, route and record one chunk of checked entries (inside the caller's transaction)."""
-    from jiedao.work.actions import do_create_work_items, do_reassign_work_item
+    from jiedao.work.actions import do_create_work_items, do_move_work_item_due
 
     user = actor if getattr(actor, "pk", None) else None
     stamp = {"created_by": user, "updated_by": user}
@@ -190,6 +190,22 @@ def write_chunk(
             matched[i] = (named[0]["pk"], MatchMethod.PHONE, "")
         elif fits:
             candidates[i] = [p["pk"] for p in fits]
+
+    # A person found by phone whom the register knows without a document gets the pushed one: the next
+    # list that names them by document then finds them too.
+    gaps = {matched[i][0]: e for i, e in enumerate(entries) if i in matched and matched[i][1] == MatchMethod.PHONE
+            and e.id_index}  # fmt: skip
+    if gaps:
+        filled = []
+        for person in Person.objects.filter(pk__in=list(gaps), id_index=""):
+            e = gaps[person.pk]
+            apply_identity(person, id_type=e.id_type, id_number=e.id_number, phone=person.phone)
+            filled.append(person)
+        Person.objects.bulk_update(
+            filled, ["id_type", "id_number", "id_index", "id_masked", "sex", "birth_date", "phone", "phone_index",
+                     "phone_masked"], batch_size=1000,
+        )  # fmt: skip
+        counts["documents_filled"] += len(filled)
 
     # 2. Not on the register: a new person each; residents of the same name at the address are candidates.
     new_people: dict[int, Person] = {}
@@ -232,6 +248,11 @@ def write_chunk(
             {k.person_id: k for k in KeyPerson.objects.filter(person_id__in=ids).select_related("work_item")}
         )
     homes = _homes(person_ids)
+    handed_back = set(
+        HandBack.objects.filter(key_person_id__in=[k.pk for k in existing.values()]).values_list(
+            "key_person_id", flat=True
+        )
+    )
     persons = {
         p.pk: p
         for ids in _chunks(person_ids)
@@ -269,6 +290,16 @@ def write_chunk(
             kp.work_item = None  # the last round's item is done; a new one comes below when routed
             apply_route(kp, route)
             counts["reopened"] += 1
+            to_route.append(kp)
+            route_of[id(kp)] = route
+        elif kp.status == KeyPersonStatus.DISPATCH and route.community_id and kp.pk not in handed_back:
+            # Waiting for the dispatcher, and this list says where the person lives: route them now.
+            if due < kp.due_at:
+                kp.due_at = due
+            if _severity(protocol, e.category) < _severity(protocol, kp.category):
+                kp.category = e.category
+            kp.address_text = e.address or kp.address_text
+            apply_route(kp, route)
             to_route.append(kp)
             route_of[id(kp)] = route
         elif kp.status in OPEN_STATUSES:
@@ -309,8 +340,8 @@ def write_chunk(
             and old.due_at > kp.due_at
             and (old.role or old.assignee_id)
         ):
-            do_reassign_work_item(
-                actor=None, item=old, assignee=old.assignee, role=old.role, due_at=kp.due_at,
+            do_move_work_item_due(
+                actor=None, item=old, due_at=kp.due_at,
                 reason=_("An earlier deadline from the list %(title)s.") % {"title": plist.title},
             )  # fmt: skip
     if changed:
@@ -329,6 +360,7 @@ def write_chunk(
         entry = PushedEntry(
             pushed_list=plist, row=e.row, client_key=e.client_key, content_hash=e.content_hash, name=e.name,
             id_type=e.id_type, id_number=e.id_number, phone=e.phone, origin=e.origin, arrived_at=e.arrived_at,
+            exposed_at=e.exposed_at,
             address_text=e.address, category=e.category, note=e.note, key_person=existing[person_id],
             match=method, match_note=note[:200], **stamp,
         )  # fmt: skip

@@ -37,6 +37,8 @@ class PushedList(BaseModel):
     rows = models.PositiveIntegerField(default=0)
     committed = models.BooleanField(default=False)
     counts = models.JSONField(default=dict, blank=True)  # what the intake did: matched, new, routed, ...
+    # The entries' content, whatever the order or format: the same list sent as another file is a no-op.
+    content_digest = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
@@ -133,6 +135,7 @@ class PushedEntry(BaseModel):
     phone_masked = models.CharField(_("phone"), max_length=16, blank=True)
     origin = models.CharField(_("coming from"), max_length=100, blank=True)
     arrived_at = models.DateTimeField(_("arrived"), null=True, blank=True)
+    exposed_at = models.DateTimeField(_("last exposure"), null=True, blank=True)
     address_text = models.CharField(_("address"), max_length=200, blank=True)
     category = models.CharField(_("category"), max_length=64)
     note = models.CharField(_("note"), max_length=500, blank=True)

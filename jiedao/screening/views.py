@@ -24,6 +24,7 @@ from jiedao.org.models import Community, Grid
 from jiedao.protocols.registry import get_protocol
 from jiedao.registry.models import Person
 from jiedao.registry.queries import communities_for, grids_for
+from jiedao.registry.queries import is_visible as registry_visible
 from jiedao.screening import actions, preview
 from jiedao.screening.choices import KeyPersonStatus, Outcome, Source
 from jiedao.screening.exports import category_label
@@ -53,6 +54,12 @@ from jiedao.screening.queries import (
 
 def _categories() -> list[tuple[str, str]]:
     return [(c.key, c.label) for c in get_protocol().categories.values()]
+
+
+def _pk(raw: Any) -> int:
+    """A posted primary key; anything else (text, "²", 10³⁰) reads as 0, which matches nothing."""
+    text = str(raw or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else 0
 
 
 def _is_dispatcher(user: Any) -> bool:
@@ -119,9 +126,10 @@ def dispatch(request: HttpRequest) -> HttpResponse:
 
 def _person_context(request: HttpRequest, kp: Any) -> dict[str, Any]:
     user = request.user
-    candidates = list(
-        Person.objects.filter(pk__in=kp.candidates or []).prefetch_related("residencies__household")
-    )
+    # Only the candidates the user may see on the register; the others are counted, not shown.
+    found = Person.objects.filter(pk__in=kp.candidates or []).prefetch_related("residencies__household")
+    candidates = [p for p in found if registry_visible(user, p)]
+    hidden_candidates = len(kp.candidates or []) - len(candidates)
     return {
         "kp": kp,
         "category": category_label(kp.protocol_key, kp.category),
@@ -130,9 +138,10 @@ def _person_context(request: HttpRequest, kp: Any) -> dict[str, Any]:
         "verifications": list(kp.verifications.select_related("created_by")),
         "handbacks": list(kp.handbacks.select_related("community", "created_by")),
         "candidates": candidates,
+        "hidden_candidates": hidden_candidates,
         "can_verify": kp.status == KeyPersonStatus.TO_VERIFY and can_in_area(user, VERIFY_ROLES, kp),
         "can_hand_back": kp.status == KeyPersonStatus.TO_VERIFY and can_in_area(user, HAND_BACK_ROLES, kp),
-        "can_match": bool(candidates) and can_in_area(user, VERIFY_ROLES, kp),
+        "can_match": bool(kp.candidates) and can_in_area(user, VERIFY_ROLES, kp),
         "can_route": kp.is_open and _is_dispatcher(user),
         "hand_back_form": HandBackForm(),
         "communities": list(Community.objects.order_by("code")) if _is_dispatcher(user) else [],
@@ -169,8 +178,10 @@ def _proposal_context(kp: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _default_exposure(kp: Any) -> dt.date | None:
-    """The latest exposure or arrival the lists gave, as the form's starting value."""
-    days = [timezone.localtime(t).date() for e in kp.entries.all() for t in (e.arrived_at,) if t is not None]
+    """The latest exposure the lists gave (or, for arrivals, the arrival), as the form's starting value."""
+    days = [
+        timezone.localtime(t).date() for e in kp.entries.all() for t in (e.exposed_at or e.arrived_at,) if t
+    ]
     return max(days) if days else None
 
 
@@ -222,12 +233,12 @@ def proposal(request: HttpRequest, pk: int) -> HttpResponse:
 def route(request: HttpRequest, pk: int) -> HttpResponse:
     kp = access_key_person(request.user, pk)
     try:
-        community = Community.objects.get(pk=int(request.POST.get("community") or 0))
+        community = Community.objects.get(pk=_pk(request.POST.get("community")))
     except (Community.DoesNotExist, ValueError):
         messages.error(request, _("Choose a community."))
         return redirect("screening:key_person", pk=kp.pk)
     raw_grid = request.POST.get("grid") or ""
-    grid = Grid.objects.filter(pk=int(raw_grid)).first() if raw_grid.isdigit() else None
+    grid = Grid.objects.filter(pk=_pk(raw_grid)).first() if raw_grid else None
     try:
         actions.do_route_key_person(actor=request.user, kp=kp, community=community, grid=grid)
     except JiedaoError as exc:
@@ -268,7 +279,7 @@ def match(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("None of them: the pushed person stays a new person."))
         else:
             raw = request.POST.get("person") or ""
-            person = Person.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+            person = Person.objects.filter(pk=_pk(raw)).first()
             if person is None:
                 raise InvalidInput(_("Choose a person."), field="person")
             kp = actions.do_confirm_candidate(actor=request.user, kp=kp, person=person)
@@ -336,6 +347,10 @@ def list_new(request: HttpRequest) -> HttpResponse:
 def list_staged(request: HttpRequest, pk: int) -> HttpResponse:
     """Preview and dry run of an uploaded list; POST commits it."""
     plist = access_pushed_list(request.user, pk, committed=False)
+    previous = actions.already_received(plist.sha256)
+    if previous is not None:
+        messages.info(request, _("This file was received before; nothing changed."))
+        return redirect("screening:list", pk=previous.pk)
     data = load_upload(plist.sha256)
     if request.method == "POST":
         result = actions.do_receive_list(actor=request.user, plist=plist, data=data)

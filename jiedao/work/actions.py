@@ -161,6 +161,28 @@ def do_create_work_items(*, actor: Any, items: list[WorkItem]) -> list[WorkItem]
     return [existing.get(i.dedupe_key, i) if i.dedupe_key else i for i in items]
 
 
+def do_move_work_item_due(*, actor: Any, item: WorkItem, due_at: dt.datetime, reason: str) -> WorkItem:
+    """Bring an open item's deadline forward (or back) because its subject's deadline changed; the
+    assignee stays, whatever has become of their roles since (a rule of the calling app, not a choice of
+    a person, so no supervisor check)."""
+    with transaction.atomic():
+        fresh = _lock(item)
+        _require_open(fresh)
+        before = fresh.due_at
+        fresh.due_at = due_at
+        fresh.escalated_at = None if due_at > timezone.now() else fresh.escalated_at
+        fresh.save(update_fields=["due_at", "escalated_at", "updated_at"])
+        audit.record(
+            actor=actor,
+            action="work.move_due",
+            obj=fresh,
+            reason=reason,
+            changes={"due_at": [before, due_at]},
+        )
+    _refresh(item, fresh, ["due_at", "escalated_at", "updated_at"])
+    return item
+
+
 def _check_act(actor: Any, item: WorkItem) -> None:
     if actor is None:
         return

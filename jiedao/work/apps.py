@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 ACTION_LABELS = {
     "work.create": _("Work item created"),
     "work.create_many": _("Work items created"),
+    "work.move_due": _("Deadline moved"),
     "work.start": _("Work started"),
     "work.complete": _("Marked done"),
     "work.cancel": _("Cancelled"),

@@ -63,7 +63,9 @@ def test_article_figures(demo: dict[str, Any]) -> None:
 
 
 def test_residents_add_up_to_the_scale(demo: dict[str, Any]) -> None:
-    assert Resident.objects.count() == Person.objects.count() == TEST_SCALE
+    assert Resident.objects.count() == TEST_SCALE
+    # Besides the residents, the people the week's pushed lists named who are not on the register.
+    assert Person.objects.count() == TEST_SCALE + demo["counts"]["new_persons_from_lists"]
     assert demo["counts"]["persons"] == TEST_SCALE
     assert demo["counts"]["households"] == Household.objects.count()
     # Every grid has people, so every grid worker has a beat.
@@ -220,7 +222,7 @@ def test_one_audit_entry_per_stage(demo: dict[str, Any]) -> None:
     )
     assert actions == [
         "demo.build_org", "demo.build_registry", "demo.build_places", "demo.build_staff", "demo.build_work",
-        "demo.build_done",
+        "demo.build_screening", "demo.build_done",
     ]  # fmt: skip
     assert audit.verify_chain() == (True, None)
     done = AuditEntry.objects.get(action="demo.build_done")
@@ -282,4 +284,6 @@ def test_building_into_someone_elses_database_is_refused(demo: dict[str, Any]) -
     with pytest.raises(DemoRefused, match="already holds a subdistrict"):
         build_demo(scale=TEST_SCALE, seed=TEST_SEED)
     assert Person.objects.count() == before
-    assert not Person.objects.filter(~Q(grid__community__subdistrict__code="HY")).exists()
+    # Only the demo's: residents of Huayang and the people its pushed lists named (no grid of their own).
+    assert not Person.objects.filter(~Q(grid__community__subdistrict__code="HY"), grid__isnull=False).exists()
+    assert Person.objects.filter(grid__isnull=True).count() == demo["counts"]["new_persons_from_lists"]
