@@ -18,7 +18,7 @@ from jiedao.core.errors import Forbidden, NotFound
 from jiedao.core.listing import sort_queryset
 from jiedao.org.auth import require_permission
 from jiedao.screening import actions
-from jiedao.screening.filters import KEY_PERSON_SORTS, KeyPersonFilters
+from jiedao.screening.filters import KEY_PERSON_SORTS, LEDGER_SORT, KeyPersonFilters
 from jiedao.screening.models import PushedList
 from jiedao.screening.queries import (
     INTAKE_ROLES,
@@ -167,7 +167,7 @@ def list_key_persons(request: HttpRequest, query: Query[KeyPersonQuery]) -> dict
         raise Forbidden(_("Your role does not see key persons."))
     filters = KeyPersonFilters.from_params(query.model_dump(exclude={"page", "per_page", "sort"}))
     qs, _sort = sort_queryset(
-        filters.apply(key_persons_visible_to(request.user)), query.sort, KEY_PERSON_SORTS, "due"
+        filters.apply(key_persons_visible_to(request.user)), query.sort, KEY_PERSON_SORTS, LEDGER_SORT
     )
     page = _page(qs, query)
     now = timezone.now()

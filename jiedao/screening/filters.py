@@ -20,6 +20,8 @@ KEY_PERSON_SORTS = {
     "status": "status",
     "verified": "verified_at",
 }
+# The ledger opens on the newest pushes (today's people first); the dispatch queue on the deadline.
+LEDGER_SORT = "-received"
 STATUS_GROUPS = {"open": OPEN_STATUSES, "verified": VERIFIED_STATUSES}
 
 

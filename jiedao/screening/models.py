@@ -100,6 +100,10 @@ class KeyPerson(Scoped):
             models.Index(fields=["status", "due_at"], name="keyperson_status_due"),
             models.Index(fields=["community", "status", "due_at"], name="keyperson_comm_status"),
             models.Index(fields=["grid", "status", "due_at"], name="keyperson_grid_status"),
+            # The ledger's default order (newest pushes first), for the whole subdistrict and per area.
+            models.Index(fields=["received_at", "id"], name="keyperson_received"),
+            models.Index(fields=["community", "received_at", "id"], name="keyperson_comm_received"),
+            models.Index(fields=["grid", "received_at", "id"], name="keyperson_grid_received"),
         ]
 
     def __str__(self) -> str:

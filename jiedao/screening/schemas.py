@@ -107,7 +107,7 @@ class KeyPersonQuery(PageQuery):
     list: Id | None = Field(None, description="Only persons named in this pushed list.")
     overdue: bool = Field(False, description="Only open persons past their verification deadline.")
     review: bool = Field(False, description="Only persons with register candidates to confirm.")
-    sort: KEY_PERSON_SORT = "due"
+    sort: KEY_PERSON_SORT = "-received"
 
 
 # ---- output -------------------------------------------------------------------------------------
