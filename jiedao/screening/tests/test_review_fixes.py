@@ -199,3 +199,18 @@ def test_the_staged_page_of_a_file_received_since_goes_to_that_list(login: Any, 
     actions.do_receive_list(actor=cast["command"], plist=staged[0], data=data)
     r = login("command").get(reverse("screening:list_staged", args=[staged[1].pk]))
     assert r.status_code == 302 and r["Location"] == reverse("screening:list", args=[staged[0].pk])
+
+
+def test_an_overdue_verification_escalates_to_the_community_office(cast: Any) -> None:
+    from jiedao.work.actions import do_escalate_overdue
+
+    person = head_of(make_household(cast.community_a, cast.grid_a1))
+    plist, _result = receive(
+        cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", ""]])
+    )
+    item = WorkItem.objects.get(kind="screening.verify")
+    # Close contacts: 12 hours from the push (national 9th edition's urgent_verification_hours).
+    assert item.due_at == plist.received_at + dt.timedelta(hours=12)
+    assert do_escalate_overdue(now=plist.received_at + dt.timedelta(hours=11)) == []
+    escalated = do_escalate_overdue(now=plist.received_at + dt.timedelta(hours=14))
+    assert [i.pk for i in escalated] == [item.pk] and escalated[0].escalated_to == cast["community_staff_a"]
