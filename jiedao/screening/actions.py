@@ -259,7 +259,23 @@ def do_receive_list(*, actor: Any, plist: PushedList, data: bytes, dry_run: bool
         # The same file, or the same people, committed at the same moment by another request.
         raise Conflict(_("This list has just been received by another request: open the lists to see it."))
     transaction.on_commit(lambda: forget_upload(plist.sha256))
+    if report.rows >= ANALYZE_AFTER_ROWS:
+        transaction.on_commit(refresh_planner_statistics)
     return ReceiveResult(report)
+
+
+ANALYZE_AFTER_ROWS = 1000
+
+
+def refresh_planner_statistics() -> None:
+    """After a large list, tell the database how the key persons are spread: without fresh statistics
+    SQLite sorts every overdue person to show the first 25 (200 ms at 100,000) instead of walking the
+    deadline index (5 ms)."""
+    from django.db import connection
+
+    table = KeyPerson._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {table}")
 
 
 def content_digest(hashes: list[str]) -> str:

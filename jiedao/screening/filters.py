@@ -88,5 +88,11 @@ class KeyPersonFilters:
             qs = qs.filter(Exists(entries))
         if self.q:
             exact = _exact_person_q(self.q, "person__")
-            qs = qs.filter(exact if exact is not None else Q(person__name__icontains=self.q))
+            # Names match from their start, as a range the name index serves (people search by
+            # surname or full name; a substring search would read every key person).
+            qs = qs.filter(
+                exact
+                if exact is not None
+                else Q(person__name__gte=self.q, person__name__lt=self.q + "\U0010ffff")
+            )
         return qs

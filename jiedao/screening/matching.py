@@ -328,9 +328,15 @@ def write_chunk(
             items.append(verify_item(kp, protocol))
             item_owner.append(kp)
     made = do_create_work_items(actor=actor, items=items)
+    new_ids = {id(kp) for kp in created}
+    only_item: list[KeyPerson] = []  # created above, in full: only their work item is new
     for kp, item in zip(item_owner, made, strict=True):
         kp.work_item = item
-        changed[kp.pk] = kp
+        if id(kp) in new_ids and kp.pk not in changed:
+            only_item.append(kp)
+        else:
+            changed[kp.pk] = kp
+    KeyPerson.objects.bulk_update(only_item, ["work_item"], batch_size=1000)
     counts["work_items"] += len(made)
     for kp in earlier:  # rare (a person on two lists), so one action per item is affordable
         old = kp.work_item

@@ -49,7 +49,12 @@ def key_persons_visible_to(user: Any) -> QuerySet[KeyPerson]:
     if not can(user, READ_ROLES):
         return KeyPerson.objects.none()
     scope = role_scope(user, READ_ROLES)
-    return KeyPerson.objects.filter(scope_q(scope)).select_related("person", "community", "grid")
+    # The units' outlines (GeoJSON) are for maps, not for rows that show a unit's name.
+    return (
+        KeyPerson.objects.filter(scope_q(scope))
+        .select_related("person", "community", "grid")
+        .defer("community__geometry", "grid__geometry")
+    )
 
 
 def access_key_person(user: Any, pk: Any) -> KeyPerson:
