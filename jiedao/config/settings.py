@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "jiedao.work",
     "jiedao.protocols",
     "jiedao.screening",
+    "jiedao.control",
     "jiedao.demo",
 ]
 

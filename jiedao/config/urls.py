@@ -17,6 +17,7 @@ urlpatterns = [
     path("work/", include("jiedao.work.urls")),
     path("protocols/", include("jiedao.protocols.urls")),
     path("screening/", include("jiedao.screening.urls")),
+    path("control/", include("jiedao.control.urls")),
 ]
 handler404 = "jiedao.core.views.not_found"
 handler500 = "jiedao.core.views.server_error"

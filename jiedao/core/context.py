@@ -45,6 +45,12 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
         "user-search",
         {"command", "community_staff", "grid_worker", "doctor", "police", "auditor"},
     ),
+    (
+        "control:cases",
+        _("Control"),
+        "shield-check",
+        {"command", "community_staff", "grid_worker", "doctor", "police", "auditor"},
+    ),
     ("screening:lists", _("Pushed lists"), "list-details", {"command", "auditor"}),
     ("registry:import", _("Import"), "file-import", {"command", "community_staff"}),
     ("org:staff", _("Staff"), "user-cog", {"command", "community_staff"}),

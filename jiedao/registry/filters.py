@@ -66,6 +66,16 @@ def _exact_person_q(q: str, prefix: str = "") -> Q | None:
     return None
 
 
+def person_lookup_q(q: str, prefix: str = "person__") -> Q:
+    """A resident ID or mobile exactly (blind index), else names from their start — as a range that the
+    name index serves, so a ledger of 100,000 rows is not read whole (people search by surname or full
+    name, not by a middle character)."""
+    exact = _exact_person_q(q, prefix)
+    if exact is not None:
+        return exact
+    return Q(**{f"{prefix}name__gte": q, f"{prefix}name__lt": q + "\U0010ffff"})
+
+
 def masked_query(q: str) -> str:
     """A search text as the audit log may keep it: a resident ID or mobile number masked, text as is."""
     kind, value = classify_query(q)

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from jiedao.registry.filters import _exact_person_q, _int, masked_query
+from jiedao.registry.filters import _int, masked_query, person_lookup_q
 from jiedao.screening.choices import OPEN_STATUSES, VERIFIED_STATUSES, KeyPersonStatus, Source
 from jiedao.screening.models import KeyPerson, PushedEntry
 
@@ -87,12 +87,5 @@ class KeyPersonFilters:
                 entries = entries.filter(pushed_list_id=self.pushed_list)
             qs = qs.filter(Exists(entries))
         if self.q:
-            exact = _exact_person_q(self.q, "person__")
-            # Names match from their start, as a range the name index serves (people search by
-            # surname or full name; a substring search would read every key person).
-            qs = qs.filter(
-                exact
-                if exact is not None
-                else Q(person__name__gte=self.q, person__name__lt=self.q + "\U0010ffff")
-            )
+            qs = qs.filter(person_lookup_q(self.q))
         return qs

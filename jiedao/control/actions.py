@@ -1,0 +1,169 @@
+"""Writes for control cases. Every status change is an action with its basis (rule 4 of the design:
+coercive status needs a linked source record or a stated reason), recorded as a CaseChange and in the
+audit log; every case has an end date from its protocol."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jiedao.control.choices import OPEN_STATUSES, CaseStatus
+from jiedao.control.models import CaseChange, ControlCase
+from jiedao.control.plans import build_plan, has_measure, plan_end, plan_start, summary
+from jiedao.control.queries import MANAGE_ROLES, can_in_area
+from jiedao.core import audit
+from jiedao.core.errors import Conflict, Forbidden, InvalidInput
+from jiedao.protocols.registry import get_protocol
+from jiedao.registry.queries import current_household
+from jiedao.screening.choices import KeyPersonStatus
+from jiedao.screening.models import KeyPerson
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _require_manager(actor: Any, obj: Any) -> None:
+    if actor is not None and not can_in_area(actor, MANAGE_ROLES, obj):
+        raise Forbidden(_("Only the community office or the command centre decides on control measures."))
+
+
+def _basis(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(_("State the basis: what justifies this change."), field="basis")
+    if len(text) > 300:
+        raise InvalidInput(_("The basis is longer than 300 characters."), field="basis")
+    return text
+
+
+def _change(actor: Any, case: ControlCase, before: str, basis: str) -> None:
+    CaseChange.objects.create(
+        case=case, from_status=before, to_status=case.status, basis=basis,
+        created_by=_user(actor), updated_by=_user(actor),
+    )  # fmt: skip
+
+
+def do_open_case(*, actor: Any, key_person: KeyPerson) -> ControlCase:
+    """A case for a verified key person, with the measure the verification confirmed, laid out from its
+    first day. The key person is the case's basis."""
+    _require_manager(actor, key_person)
+    if key_person.status != KeyPersonStatus.CLASSIFIED or not key_person.measure_start:
+        raise Conflict(_("Only a verified key person classified under a measure can be put under control."))
+    category = key_person.classified_category
+    if not has_measure(key_person.protocol_key, category):
+        raise InvalidInput(_("The protocol gives this category no control measure."), field="category")
+    plan = build_plan(key_person.protocol_key, category, key_person.measure_start)
+    if plan_end(plan) < timezone.localdate():
+        raise Conflict(_("This person's measure ended on %(end)s: there is nothing to control.")
+                       % {"end": plan_end(plan).isoformat()})  # fmt: skip
+    label = get_protocol(key_person.protocol_key).category(category).label
+    basis = _("Key person #%(pk)s verified as %(category)s") % {"pk": key_person.pk, "category": label}
+    person = key_person.person
+    case = ControlCase(
+        person=person, key_person=key_person, household=key_person.household or current_household(person),
+        community_id=key_person.community_id, grid_id=key_person.grid_id, protocol_key=key_person.protocol_key,
+        category=category, measure_type=plan["phases"][0]["type"], start_date=plan_start(plan),
+        end_date=plan_end(plan), plan=plan, created_by=_user(actor), updated_by=_user(actor),
+    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            case.save()
+            _change(actor, case, "", basis)
+            audit.record(
+                actor=actor, action="control.open_case", obj=case,
+                changes={"key_person": key_person.pk, "category": category, "plan": summary(plan)}, reason=basis,
+            )  # fmt: skip
+    except IntegrityError:
+        raise Conflict(_("This person is already under control."))
+    return case
+
+
+def do_start_case(*, actor: Any, case: ControlCase, basis: str) -> ControlCase:
+    """The measure begins (the person is at the quarantine site, or home with a care team)."""
+    _require_manager(actor, case)
+    basis = _basis(basis)
+    with transaction.atomic():
+        fresh = ControlCase.objects.select_for_update().get(pk=case.pk)
+        if fresh.status != CaseStatus.PENDING:
+            raise Conflict(
+                _("Only a pending case can start (now: %(status)s).") % {"status": fresh.get_status_display()}
+            )
+        fresh.status = CaseStatus.ACTIVE
+        fresh.updated_by = _user(actor)
+        fresh.save(update_fields=["status", "updated_by", "updated_at"])
+        _change(actor, fresh, CaseStatus.PENDING, basis)
+        audit.record(actor=actor, action="control.start_case", obj=fresh, reason=basis,
+                     changes={"status": [CaseStatus.PENDING, CaseStatus.ACTIVE]})  # fmt: skip
+    case.status = fresh.status
+    return case
+
+
+def do_cancel_case(*, actor: Any, case: ControlCase, basis: str) -> ControlCase:
+    """Withdraw a case opened in error (the wrong person, a duplicate); a finished measure is a release."""
+    _require_manager(actor, case)
+    basis = _basis(basis)
+    with transaction.atomic():
+        fresh = ControlCase.objects.select_for_update().get(pk=case.pk)
+        if fresh.status not in OPEN_STATUSES:
+            raise Conflict(_("This case is already closed."))
+        before = fresh.status
+        fresh.status = CaseStatus.CANCELLED
+        fresh.updated_by = _user(actor)
+        fresh.save(update_fields=["status", "updated_by", "updated_at"])
+        _change(actor, fresh, before, basis)
+        audit.record(actor=actor, action="control.cancel_case", obj=fresh, reason=basis,
+                     changes={"status": [before, CaseStatus.CANCELLED]})  # fmt: skip
+    case.status = fresh.status
+    return case
+
+
+def measure_choices(protocol_key: str) -> list[tuple[str, str]]:
+    """The categories of the protocol that carry a measure (what a case can be changed to)."""
+    protocol = get_protocol(protocol_key)
+    return [(c.key, c.label) for c in protocol.categories.values() if has_measure(protocol.key, c.key)]
+
+
+def preview_measure(case: ControlCase, category: str, start: dt.date | None = None) -> dict[str, Any]:
+    """The plan the case would have under `category` from `start` (default: its own start day)."""
+    if category not in dict(measure_choices(case.protocol_key)):
+        raise InvalidInput(_("Choose a category that carries a measure."), field="category")
+    return build_plan(case.protocol_key, category, start or case.start_date)
+
+
+def do_change_measure(
+    *, actor: Any, case: ControlCase, category: str, basis: str, start: dt.date | None = None
+) -> ControlCase:
+    """Put the case under another category's measure (the page shows `preview_measure` first)."""
+    _require_manager(actor, case)
+    basis = _basis(basis)
+    plan = preview_measure(case, category, start)
+    with transaction.atomic():
+        fresh = ControlCase.objects.select_for_update().get(pk=case.pk)
+        if fresh.status not in OPEN_STATUSES:
+            raise Conflict(_("This case is already closed."))
+        before = summary(fresh.plan)
+        fresh.category, fresh.plan = category, plan
+        fresh.measure_type = plan["phases"][0]["type"]
+        fresh.start_date, fresh.end_date = plan_start(plan), plan_end(plan)
+        fresh.updated_by = _user(actor)
+        fresh.save(
+            update_fields=[
+                "category",
+                "plan",
+                "measure_type",
+                "start_date",
+                "end_date",
+                "updated_by",
+                "updated_at",
+            ]
+        )
+        audit.record(actor=actor, action="control.change_measure", obj=fresh, reason=basis,
+                     changes={"plan": [before, summary(plan)], "category": category})  # fmt: skip
+    for f in ("category", "plan", "measure_type", "start_date", "end_date"):
+        setattr(case, f, getattr(fresh, f))
+    return case

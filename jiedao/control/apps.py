@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS = {
+    "control.open_case": _("Put under control"),
+    "control.start_case": _("Measure started"),
+    "control.cancel_case": _("Control case cancelled"),
+    "control.change_measure": _("Measure changed"),
+}
+
+
+class ControlConfig(AppConfig):
+    name = "jiedao.control"
+    label = "control"
+    verbose_name = "Control of key persons"
+
+    def ready(self) -> None:
+        from jiedao.control.own_sections import register
+        from jiedao.core import audit
+
+        audit.register_action_labels(ACTION_LABELS)
+        register()

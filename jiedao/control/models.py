@@ -1,0 +1,93 @@
+"""Control: a control case per person under a measure, laid out by the protocol, and its status changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jiedao.control.choices import OPEN_STATUSES, CaseStatus
+from jiedao.core.models import BaseModel
+from jiedao.registry.models import Household, Person, Scoped
+from jiedao.screening.models import KeyPerson
+
+
+class ControlCase(Scoped):
+    """One person under one control measure (and its follow-ons), from a basis: the verified key person
+    it was opened from. `plan` is the protocol's schedule as data: phases with their days, tests and
+    check-in times; a case always has an end date."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="control_cases")
+    key_person = models.ForeignKey(KeyPerson, on_delete=models.PROTECT, related_name="control_cases")
+    household = models.ForeignKey(
+        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    protocol_key = models.CharField(_("protocol"), max_length=64)
+    category = models.CharField(_("category"), max_length=64)
+    measure_type = models.CharField(_("measure"), max_length=32)  # the first phase's
+    status = models.CharField(
+        _("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.PENDING
+    )
+    start_date = models.DateField(_("starts"))
+    end_date = models.DateField(_("ends"), db_index=True)
+    plan = models.JSONField(default=dict)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["end_date", "pk"]
+        indexes = [
+            models.Index(fields=["status", "end_date"], name="case_status_end"),
+            models.Index(fields=["community", "status", "end_date"], name="case_comm_status"),
+            models.Index(fields=["grid", "status", "end_date"], name="case_grid_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="case_one_open_per_person",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")), name="case_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person.name} {self.start_date}–{self.end_date}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("control:case", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def phases(self) -> list[dict[str, Any]]:
+        return list(self.plan.get("phases", []))
+
+    def day_of(self, today: dt.date | None = None) -> int | None:
+        """Day N of the case (day 1 = the start), or None before it starts."""
+        today = today or timezone.localdate()
+        n = (today - self.start_date).days + 1
+        return n if n >= 1 else None
+
+    @property
+    def is_past_end(self) -> bool:
+        return self.is_open and self.end_date < timezone.localdate()
+
+
+class CaseChange(BaseModel):
+    """One status change of a case and its basis (the record or the reason that justifies it)."""
+
+    case = models.ForeignKey(ControlCase, on_delete=models.CASCADE, related_name="changes")
+    from_status = models.CharField(max_length=16, choices=CaseStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=CaseStatus.choices)
+    basis = models.CharField(_("basis"), max_length=300)
+
+    class Meta:
+        ordering = ["created_at", "pk"]

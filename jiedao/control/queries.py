@@ -1,0 +1,75 @@
+"""Reads for control: who sees which case, and the verified key persons still waiting for one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jiedao.control.choices import OPEN_STATUSES
+from jiedao.control.models import ControlCase
+from jiedao.core.errors import NotFound, Unauthenticated
+from jiedao.core.scoping import Scope, scope_q
+from jiedao.org.choices import Role
+from jiedao.screening.choices import KeyPersonStatus
+from jiedao.screening.models import KeyPerson
+
+# Health data: the office, the grid, the doctor and the police liaison — not volunteers.
+READ_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.DOCTOR, Role.POLICE, Role.AUDITOR)
+# Coercive status needs an office: opening, starting, changing and cancelling cases.
+MANAGE_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF)
+
+
+def _authenticated(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def role_scope(user: Any, roles: tuple[str, ...]) -> Scope:
+    return user.scope_for_role(*roles) if _authenticated(user) else Scope()
+
+
+def can(user: Any, roles: tuple[str, ...]) -> bool:
+    return _authenticated(user) and user.has_role(*roles)
+
+
+def can_in_area(user: Any, roles: tuple[str, ...], obj: Any) -> bool:
+    return can(user, roles) and role_scope(user, roles).covers(obj.community_id, obj.grid_id)
+
+
+def cases_visible_to(user: Any) -> QuerySet[ControlCase]:
+    if not can(user, READ_ROLES):
+        return ControlCase.objects.none()
+    return (
+        ControlCase.objects.filter(scope_q(role_scope(user, READ_ROLES)))
+        .select_related("person", "community", "grid")
+        .defer("community__geometry", "grid__geometry")
+    )
+
+
+def access_case(user: Any, pk: Any) -> ControlCase:
+    if not _authenticated(user):
+        raise Unauthenticated(_("Please sign in."))
+    try:
+        return cases_visible_to(user).get(pk=pk)
+    except (ControlCase.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Not found."))
+
+
+def waiting_for_a_case(user: Any) -> QuerySet[KeyPerson]:
+    """Verified, classified key persons in the user's area whose measure is not over and who have no open
+    case yet."""
+    if not can(user, MANAGE_ROLES):
+        return KeyPerson.objects.none()
+    open_case = ControlCase.objects.filter(person=OuterRef("person"), status__in=OPEN_STATUSES)
+    return (
+        KeyPerson.objects.filter(
+            scope_q(role_scope(user, MANAGE_ROLES)),
+            status=KeyPersonStatus.CLASSIFIED,
+            measure_end__gte=timezone.localdate(),  # a measure already over needs no case
+        )
+        .exclude(Exists(open_case))
+        .select_related("person", "community", "grid")
+        .defer("community__geometry", "grid__geometry")
+    )

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from jiedao.control import views
+
+app_name = "control"
+urlpatterns = [
+    path("", views.cases, name="cases"),
+    path("to-open/", views.to_open, name="to_open"),
+    path("open/<int:key_person_pk>", views.open_case, name="open"),
+    path("cases/<int:pk>/", views.case, name="case"),
+    path("cases/<int:pk>/start", views.start, name="start"),
+    path("cases/<int:pk>/cancel", views.cancel, name="cancel"),
+    path("cases/<int:pk>/measure", views.measure, name="measure"),
+]

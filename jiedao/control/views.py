@@ -1,0 +1,178 @@
+"""Control's pages: the case ledger, key persons waiting for a case, a case with its calendar, and the
+status changes (open, start, change the measure with a preview, cancel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from jiedao.control import actions
+from jiedao.control.choices import CaseStatus
+from jiedao.control.filters import CASE_SORTS, CaseFilters
+from jiedao.control.forms import BasisForm, MeasureForm
+from jiedao.control.plans import calendar
+from jiedao.control.queries import (
+    MANAGE_ROLES,
+    READ_ROLES,
+    access_case,
+    can_in_area,
+    cases_visible_to,
+    waiting_for_a_case,
+)
+from jiedao.core.decorators import role_required
+from jiedao.core.errors import JiedaoError, NotFound
+from jiedao.core.forms import attach_error
+from jiedao.core.htmx import is_htmx, render_page
+from jiedao.core.listing import listing
+from jiedao.protocols.choices import MeasureType
+from jiedao.registry.queries import communities_for, grids_for
+from jiedao.screening.exports import category_label
+
+
+def _labelled(cases: Any) -> list[tuple[Any, str]]:
+    return [(c, category_label(c.protocol_key, c.category)) for c in cases]
+
+
+@role_required(*READ_ROLES)
+def cases(request: HttpRequest) -> HttpResponse:
+    filters = CaseFilters.from_params(request.GET)
+    qs = filters.apply(cases_visible_to(request.user))
+    lst = listing(request, qs, sortable=CASE_SORTS, default_sort="end")
+    context: dict[str, Any] = {
+        "list": lst,
+        "filters": filters,
+        "rows": _labelled(lst.rows),
+        "today": timezone.localdate(),
+    }
+    if not is_htmx(request):
+        context.update(
+            {
+                "statuses": CaseStatus.choices,
+                "measures": [(k, v) for k, v in MeasureType.choices if k != MeasureType.NONE],
+                "communities": list(communities_for(request.user, READ_ROLES)),
+                "grids": list(grids_for(request.user, READ_ROLES)),
+                "waiting": waiting_for_a_case(request.user).count()
+                if request.user.has_role(*MANAGE_ROLES)  # type: ignore[union-attr]
+                else None,
+            }
+        )
+    return render_page(request, "control/cases.html", "control/_cases_table.html", context)
+
+
+@role_required(*MANAGE_ROLES)
+def to_open(request: HttpRequest) -> HttpResponse:
+    qs = waiting_for_a_case(request.user)
+    lst = listing(
+        request, qs, sortable={"start": "measure_start", "verified": "verified_at"}, default_sort="start"
+    )
+    rows = [(kp, category_label(kp.protocol_key, kp.classified_category)) for kp in lst.rows]
+    return render_page(
+        request, "control/to_open.html", "control/_to_open_table.html", {"list": lst, "rows": rows}
+    )
+
+
+@role_required(*MANAGE_ROLES)
+@require_POST
+def open_case(request: HttpRequest, key_person_pk: int) -> HttpResponse:
+    kp = waiting_for_a_case(request.user).filter(pk=key_person_pk).first()
+    if kp is None:
+        raise NotFound(_("Not found."))
+    try:
+        case = actions.do_open_case(actor=request.user, key_person=kp)
+    except JiedaoError as exc:
+        messages.error(request, exc.message)
+        return redirect("control:to_open")
+    messages.success(
+        request,
+        _("%(name)s is under control until %(end)s.") % {"name": kp.person.name, "end": case.end_date},
+    )
+    return redirect("control:case", pk=case.pk)
+
+
+def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
+    today = timezone.localdate()
+    manage = can_in_area(request.user, MANAGE_ROLES, case)
+    return {
+        "case": case,
+        "category": category_label(case.protocol_key, case.category),
+        "days": calendar(case.plan),
+        "today": today,
+        "day_no": case.day_of(today),
+        "changes": list(case.changes.select_related("created_by")),
+        "can_start": manage and case.status == CaseStatus.PENDING,
+        "can_change": manage and case.is_open,
+        "basis_form": BasisForm(),
+    }
+
+
+@role_required(*READ_ROLES)
+def case(request: HttpRequest, pk: int) -> HttpResponse:
+    c = access_case(request.user, pk)
+    return render(request, "control/case.html", _case_context(request, c))
+
+
+def _change_status(request: HttpRequest, pk: int, action: Any, done: str) -> HttpResponse:
+    """A status change from the case page: the action with the posted basis, then back to the case."""
+    c = access_case(request.user, pk)
+    form = BasisForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise JiedaoError(_("State the basis: what justifies this change."))
+        action(actor=request.user, case=c, basis=form.cleaned_data["basis"])
+        messages.success(request, done)
+    except JiedaoError as exc:
+        messages.error(request, exc.message)
+    return redirect("control:case", pk=c.pk)
+
+
+@role_required(*MANAGE_ROLES)
+@require_POST
+def start(request: HttpRequest, pk: int) -> HttpResponse:
+    return _change_status(request, pk, actions.do_start_case, _("The measure has started."))
+
+
+@role_required(*MANAGE_ROLES)
+@require_POST
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _change_status(request, pk, actions.do_cancel_case, _("The case is cancelled."))
+
+
+@role_required(*MANAGE_ROLES)
+@require_http_methods(["GET", "POST"])
+def measure(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the measure: the new schedule is shown first; only the confirming POST applies it."""
+    c = access_case(request.user, pk)
+    if not can_in_area(request.user, MANAGE_ROLES, c) or not c.is_open:
+        messages.info(request, _("This case cannot be changed."))
+        return redirect("control:case", pk=c.pk)
+    choices = actions.measure_choices(c.protocol_key)
+    preview = None
+    if request.method == "POST":
+        form = MeasureForm(request.POST, choices=choices)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                if request.POST.get("confirm"):
+                    actions.do_change_measure(
+                        actor=request.user, case=c, category=d["category"], basis=d["basis"], start=d["start"]
+                    )
+                    messages.success(request, _("The measure is changed."))
+                    return redirect("control:case", pk=c.pk)
+                preview = actions.preview_measure(c, d["category"], d["start"])
+            except JiedaoError as exc:
+                attach_error(form, exc)
+    else:
+        form = MeasureForm(choices=choices, initial={"category": c.category, "start": c.start_date})
+    context = {
+        **_case_context(request, c),
+        "form": form,
+        "preview": calendar(preview) if preview else None,
+        "preview_end": preview["phases"][-1]["end"] if preview else None,
+    }
+    return render(request, "control/measure.html", context)

@@ -1,0 +1,52 @@
+"""Control in a real browser: the community office puts a verified close contact under control, reads
+the protocol's schedule, starts the measure with its basis, and previews a change of measure before
+applying it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from jiedao.control.models import ControlCase
+from jiedao.registry.tests.factories import make_household
+from jiedao.screening.actions import do_verify_key_person
+from jiedao.screening.models import KeyPerson
+from jiedao.screening.tests.helpers import HEADER, receive, xlsx
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_office_opens_starts_and_changes_a_case(web: Any, cast: Any, signed_in: Any) -> None:
+    hh = make_household(cast.community_a, cast.grid_a1)
+    person = hh.residents.select_related("person").first().person
+    receive(cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", "密接"]]))
+    kp = KeyPerson.objects.get()
+    do_verify_key_person(actor=None, kp=kp, outcome="reached_in_area", category="close_contact")
+
+    page = signed_in("community_staff_a")
+    web.goto("/control/to-open/")
+    row = page.locator("[data-testid=to-open-row]", has_text=person.name)
+    web.screenshot("control-to-open")
+    row.locator("[data-testid=open-case]").click()
+    expect(page.locator("[data-testid=category]")).to_contain_text("密切接触者")
+    expect(page.locator("[data-testid=test-day]")).to_have_count(6)
+    expect(page.locator("[data-testid=today]")).to_be_visible()
+    web.screenshot("control-case")
+    page.fill("[data-testid=start-card] input[name=basis]", "已闭环转运至隔离酒店 512 房")
+    page.click("[data-testid=start]")
+    expect(page.locator("[data-testid=history]")).to_contain_text("已闭环转运至隔离酒店 512 房")
+
+    page.click("[data-testid=change-measure]")
+    page.select_option("#id_category", "secondary_contact")
+    page.fill("#id_basis", "流调复核为次密接")
+    page.click("[data-testid=preview]")
+    expect(page.locator("[data-testid=new-schedule]")).to_contain_text("居家隔离")
+    web.screenshot("control-measure")
+    assert ControlCase.objects.get().category == "close_contact"
+    page.click("[data-testid=confirm]")
+    expect(page.locator("[data-testid=category]")).to_contain_text("密接的密接")
+    web.goto("/control/")
+    expect(page.locator("[data-testid=case-row]")).to_have_count(1)
+    web.screenshot("control-cases")
