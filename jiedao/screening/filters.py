@@ -54,6 +54,12 @@ class KeyPersonFilters:
             review=str(params.get("review") or "").lower() in yes,
         )
 
+    @property
+    def default_sort(self) -> str:
+        """Newest pushes first; the overdue view by deadline (most overdue first), which the
+        (status, due_at) index serves without sorting every overdue person."""
+        return "due" if self.overdue else LEDGER_SORT
+
     def as_params(self) -> dict[str, Any]:
         """The filters in force, for links and the export's audit entry (an ID or phone searched for is
         kept masked: the audit log is forever)."""

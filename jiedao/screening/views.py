@@ -28,7 +28,7 @@ from jiedao.registry.queries import is_visible as registry_visible
 from jiedao.screening import actions, preview
 from jiedao.screening.choices import KeyPersonStatus, Outcome, Source
 from jiedao.screening.exports import category_label
-from jiedao.screening.filters import KEY_PERSON_SORTS, LEDGER_SORT, KeyPersonFilters
+from jiedao.screening.filters import KEY_PERSON_SORTS, KeyPersonFilters
 from jiedao.screening.forms import HandBackForm, ListForm, VerifyForm
 from jiedao.screening.models import PushedList
 from jiedao.screening.proposal import NO_MEASURE, propose
@@ -73,7 +73,7 @@ def _is_dispatcher(user: Any) -> bool:
 def key_persons(request: HttpRequest) -> HttpResponse:
     filters = KeyPersonFilters.from_params(request.GET)
     qs = filters.apply(key_persons_visible_to(request.user))
-    lst = listing(request, qs, sortable=KEY_PERSON_SORTS, default_sort=LEDGER_SORT)
+    lst = listing(request, qs, sortable=KEY_PERSON_SORTS, default_sort=filters.default_sort)
     labels = dict(_categories())
     context: dict[str, Any] = {
         "list": lst,
@@ -102,7 +102,7 @@ def key_persons_export(request: HttpRequest) -> HttpResponse:
         request,
         filters.apply(key_persons_visible_to(request.user)),
         sortable=KEY_PERSON_SORTS,
-        default_sort=LEDGER_SORT,
+        default_sort=filters.default_sort,
     )
     data = actions.do_export_key_persons(actor=request.user, queryset=qs, filters=filters.as_params())
     return xlsx_response(stamped("key-persons"), data)
