@@ -167,3 +167,80 @@ def do_change_measure(
     for f in ("category", "plan", "measure_type", "start_date", "end_date"):
         setattr(case, f, getattr(fresh, f))
     return case
+
+
+# ---- the schedule moves on, and release ---------------------------------------------------------
+
+
+def current_phase(case: ControlCase, today: dt.date) -> int:
+    """Index of the phase `today` falls in (the last one once the plan is over)."""
+    for i, phase in enumerate(case.phases):
+        if today <= dt.date.fromisoformat(phase["end"]):
+            return i
+    return max(len(case.phases) - 1, 0)
+
+
+def do_advance_cases(today: dt.date | None = None) -> list[ControlCase]:
+    """The daily step of the schedule: an active case whose first measure has ended moves to its
+    follow-on (e.g. centralised quarantine → home health monitoring). The protocol's schedule is the
+    basis. Cases past their last day are not released here: release is a person's decision."""
+    today = today or timezone.localdate()
+    moved = []
+    for case in ControlCase.objects.filter(status=CaseStatus.ACTIVE).order_by("pk").iterator(chunk_size=500):
+        if len(case.phases) < 2 or current_phase(case, today) == 0:
+            continue
+        with transaction.atomic():
+            won = ControlCase.objects.filter(pk=case.pk, status=CaseStatus.ACTIVE).update(
+                status=CaseStatus.MONITORING, updated_at=timezone.now()
+            )
+            if not won:
+                continue
+            case.status = CaseStatus.MONITORING
+            first = case.phases[0]
+            basis = _("Schedule: %(measure)s ended on %(end)s") % {
+                "measure": first["type"],
+                "end": first["end"],
+            }
+            _change(None, case, CaseStatus.ACTIVE, basis)
+            audit.record(actor=None, action="control.advance_case", obj=case, reason=basis,
+                         changes={"status": [CaseStatus.ACTIVE, CaseStatus.MONITORING]})  # fmt: skip
+        moved.append(case)
+    return moved
+
+
+def release_blockers(case: ControlCase, today: dt.date) -> list[str]:
+    """Why the case cannot be released today (empty: it can). Tests and symptoms come with the
+    check-in and testing parts; today the schedule decides."""
+    out = []
+    if case.status not in (CaseStatus.ACTIVE, CaseStatus.MONITORING):
+        out.append(
+            _("Only a case under its measure can be released (now: %(status)s).")
+            % {"status": case.get_status_display()}
+        )
+    if case.end_date > today:
+        out.append(_("The measure lasts until %(end)s.") % {"end": case.end_date.isoformat()})
+    return out
+
+
+def do_release_case(
+    *, actor: Any, case: ControlCase, basis: str, today: dt.date | None = None
+) -> ControlCase:
+    """Release on or after the last day of the plan, with the basis (e.g. the last test negative)."""
+    _require_manager(actor, case)
+    basis = _basis(basis)
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        fresh = ControlCase.objects.select_for_update().get(pk=case.pk)
+        blockers = release_blockers(fresh, today)
+        if blockers:
+            raise Conflict(" ".join(blockers))
+        before = fresh.status
+        fresh.status = CaseStatus.RELEASED
+        fresh.released_at = timezone.now()
+        fresh.updated_by = _user(actor)
+        fresh.save(update_fields=["status", "released_at", "updated_by", "updated_at"])
+        _change(actor, fresh, before, basis)
+        audit.record(actor=actor, action="control.release_case", obj=fresh, reason=basis,
+                     changes={"status": [before, CaseStatus.RELEASED]})  # fmt: skip
+    case.status, case.released_at = fresh.status, fresh.released_at
+    return case

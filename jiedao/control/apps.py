@@ -6,6 +6,8 @@ ACTION_LABELS = {
     "control.start_case": _("Measure started"),
     "control.cancel_case": _("Control case cancelled"),
     "control.change_measure": _("Measure changed"),
+    "control.advance_case": _("Moved to the follow-on measure"),
+    "control.release_case": _("Released"),
 }
 
 
@@ -20,3 +22,4 @@ class ControlConfig(AppConfig):
 
         audit.register_action_labels(ACTION_LABELS)
         register()
+        from jiedao.control import jobs  # noqa: F401  (registers the daily schedule step with Huey)

@@ -10,5 +10,7 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case, name="case"),
     path("cases/<int:pk>/start", views.start, name="start"),
     path("cases/<int:pk>/cancel", views.cancel, name="cancel"),
+    path("cases/<int:pk>/release", views.release, name="release"),
+    path("cases/<int:pk>/notice", views.notice, name="notice"),
     path("cases/<int:pk>/measure", views.measure, name="measure"),
 ]

@@ -106,6 +106,8 @@ def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
         "day_no": case.day_of(today),
         "changes": list(case.changes.select_related("created_by")),
         "can_start": manage and case.status == CaseStatus.PENDING,
+        "release_blockers": actions.release_blockers(case, today) if manage and case.is_open else [],
+        "can_release": manage and case.is_open and not actions.release_blockers(case, today),
         "can_change": manage and case.is_open,
         "basis_form": BasisForm(),
     }
@@ -135,6 +137,31 @@ def _change_status(request: HttpRequest, pk: int, action: Any, done: str) -> Htt
 @require_POST
 def start(request: HttpRequest, pk: int) -> HttpResponse:
     return _change_status(request, pk, actions.do_start_case, _("The measure has started."))
+
+
+@role_required(*MANAGE_ROLES)
+@require_POST
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    return _change_status(
+        request, pk, actions.do_release_case, _("Released. Print the release notice for the person.")
+    )
+
+
+@role_required(*READ_ROLES)
+def notice(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable release notice (解除隔离告知书) of a released case."""
+    c = access_case(request.user, pk)
+    if c.status != CaseStatus.RELEASED:
+        raise NotFound(_("Not found."))
+    from jiedao.org.models import Subdistrict
+
+    context = {
+        "case": c,
+        "category": category_label(c.protocol_key, c.category),
+        "release": c.changes.filter(to_status=CaseStatus.RELEASED).last(),
+        "subdistrict": Subdistrict.objects.order_by("pk").first(),
+    }
+    return render(request, "control/notice.html", context)
 
 
 @role_required(*MANAGE_ROLES)

@@ -50,3 +50,32 @@ def test_office_opens_starts_and_changes_a_case(web: Any, cast: Any, signed_in: 
     web.goto("/control/")
     expect(page.locator("[data-testid=case-row]")).to_have_count(1)
     web.screenshot("control-cases")
+
+
+def test_office_releases_on_the_last_day_and_prints_the_notice(web: Any, cast: Any, signed_in: Any) -> None:
+    import datetime as dt
+
+    from jiedao.control.actions import do_open_case, do_start_case
+
+    hh = make_household(cast.community_a, cast.grid_a1)
+    person = hh.residents.select_related("person").first().person
+    receive(cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", "密接"]]))
+    kp = KeyPerson.objects.get()
+    do_verify_key_person(actor=None, kp=kp, outcome="reached_in_area", category="close_contact")
+    case = do_start_case(actor=None, case=do_open_case(actor=None, key_person=kp), basis="已到达隔离点")
+    shift = dt.timedelta(days=9)  # today is the plan's last day
+    ControlCase.objects.filter(pk=case.pk).update(
+        start_date=case.start_date - shift, end_date=case.end_date - shift
+    )
+
+    page = signed_in("community_staff_a")
+    web.goto(f"/control/cases/{case.pk}/")
+    page.fill("[data-testid=release-card] input[name=basis]", "核酸均为阴性，无症状")
+    page.once("dialog", lambda d: d.accept())
+    page.click("[data-testid=release]")
+    expect(page.locator("[data-testid=notice]")).to_be_visible()
+    page.click("[data-testid=notice]")
+    expect(page.locator("[data-testid=release-notice]")).to_contain_text("核酸均为阴性，无症状")
+    expect(page.locator("[data-testid=release-notice]")).to_contain_text(person.name)
+    web.screenshot("control-release-notice")
+    assert ControlCase.objects.get().status == "released"

@@ -51,3 +51,31 @@ endpoint(
     "control:measure", lambda cast: f"/control/cases/{case_a1(cast).pk}/measure", MANAGE_A, method="post",
     data=lambda cast: {"category": "secondary_contact", "basis": "复核"},
 )  # fmt: skip
+
+
+def released_a1(cast: Cast) -> Any:
+    from jiedao.control.actions import do_release_case, do_start_case
+
+    case = do_start_case(actor=None, case=case_a1(cast), basis="到达")
+    return do_release_case(actor=None, case=case, basis="阴性", today=case.end_date)
+
+
+def ended_a1(cast: Cast) -> Any:
+    """An active case whose last day has come (its plan moved into the past)."""
+    import datetime as dt
+
+    from jiedao.control.actions import do_start_case
+
+    case = do_start_case(actor=None, case=case_a1(cast), basis="到达")
+    shift = dt.timedelta(days=(case.end_date - case.start_date).days + 1)
+    case.start_date -= shift
+    case.end_date -= shift
+    case.save()
+    return case
+
+
+endpoint(
+    "control:release", lambda cast: f"/control/cases/{ended_a1(cast).pk}/release", MANAGE_A, method="post",
+    data=lambda cast: {"basis": "核酸阴性"}, ok=(302,),
+)  # fmt: skip
+endpoint("control:notice", lambda cast: f"/control/cases/{released_a1(cast).pk}/notice", READ_A)

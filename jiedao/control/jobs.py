@@ -1,0 +1,15 @@
+"""Huey jobs for control: they call actions."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from jiedao.control.actions import do_advance_cases
+
+
+@db_periodic_task(crontab(minute="5", hour="*"))
+def advance_cases() -> int:
+    """Every hour (so a late start or a restart catches up): move cases whose measure ended on to their
+    follow-on measure."""
+    return len(do_advance_cases())
