@@ -17,6 +17,7 @@ from jiedao.control.plans import build_plan, has_measure, plan_end, plan_start, 
 from jiedao.control.queries import MANAGE_ROLES, can_in_area
 from jiedao.core import audit
 from jiedao.core.errors import Conflict, Forbidden, InvalidInput
+from jiedao.protocols.choices import MeasureType
 from jiedao.protocols.registry import get_protocol
 from jiedao.registry.queries import current_household
 from jiedao.screening.choices import KeyPersonStatus

@@ -30,7 +30,7 @@ def test_the_follow_on_measure_starts_after_the_quarantine(cast: Any) -> None:
     assert [c.pk for c in moved] == [case.pk]
     case.refresh_from_db()
     assert case.status == CaseStatus.MONITORING
-    assert case.changes.last().basis.endswith(last_quarantine_day.isoformat())
+    assert last_quarantine_day.isoformat() in case.changes.last().basis
     assert actions.do_advance_cases(today=last_quarantine_day + dt.timedelta(days=2)) == []  # once
 
 
