@@ -199,7 +199,7 @@ def do_advance_cases(today: dt.date | None = None) -> list[ControlCase]:
             case.status = CaseStatus.MONITORING
             first = case.phases[0]
             basis = _("Schedule: %(measure)s ended on %(end)s") % {
-                "measure": first["type"],
+                "measure": MeasureType(first["type"]).label,
                 "end": first["end"],
             }
             _change(None, case, CaseStatus.ACTIVE, basis)
