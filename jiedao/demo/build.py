@@ -31,6 +31,7 @@ from jiedao.core import audit
 from jiedao.core.identity import mask_phone
 from jiedao.core.models import AuditEntry
 from jiedao.demo import data, geo
+from jiedao.demo.control import build_control
 from jiedao.demo.people import PeopleFactory
 from jiedao.demo.register import build_register
 from jiedao.demo.screening import build_screening
@@ -240,6 +241,7 @@ def build_demo(
         build_staff(state)
         build_work(state)
         build_screening(state)
+        build_control(state)
         summary = _summary(state, time.perf_counter() - started)
         audit.record(actor=None, action="demo.build_done", obj=state.subdistrict, changes=summary)
     # The demo password is printed for everyone to use, but it has no place in the audit log.
@@ -285,6 +287,11 @@ def print_logins(summary: dict) -> None:
             f"Screening: {counts['pushed_lists']} pushed lists this week, {counts.get('key_persons', 0):,} key persons "
             f"({counts.get('key_persons_to_verify', 0):,} to verify, {counts.get('key_persons_dispatch', 0):,} in the "
             f"dispatch queue, {counts.get('key_persons_verified', 0):,} verified)"
+        )
+    if counts.get("control_cases"):
+        print(
+            f"Control: {counts['control_cases']:,} cases ({counts.get('control_active', 0):,} under the measure, "
+            f"{counts.get('control_pending', 0):,} pending), {counts.get('control_waiting', 0):,} waiting for a case"
         )
     print()
     print(f"Sign in with password {summary['password']!r} as:")

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import models
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -182,3 +183,16 @@ def test_the_nanhu_grid_worker_has_people_to_verify(demo: dict[str, Any]) -> Non
     # Verified items were done on their own days, not all at build time.
     done = WorkItem.objects.filter(kind="screening.verify", status=WorkStatus.DONE)
     assert done.filter(done_at__lt=now - dt.timedelta(days=2)).exists()
+
+
+def test_the_demo_has_control_cases_running_and_some_waiting(demo: dict[str, Any]) -> None:
+    from jiedao.control.choices import CaseStatus
+    from jiedao.control.models import ControlCase
+
+    statuses = set(ControlCase.objects.values_list("status", flat=True))
+    assert CaseStatus.ACTIVE in statuses
+    today = timezone.localdate()
+    # Cases on different days of their measure, each with an end date after its start.
+    days = {c.day_of(today) for c in ControlCase.objects.filter(status=CaseStatus.ACTIVE)}
+    assert len(days) >= 3
+    assert not ControlCase.objects.filter(end_date__lt=models.F("start_date")).exists()
