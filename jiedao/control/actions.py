@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jiedao.control import teams
 from jiedao.control.choices import OPEN_STATUSES, CaseStatus
-from jiedao.control.models import CaseChange, ControlCase
+from jiedao.control.models import CareTeamMember, CaseChange, ControlCase
 from jiedao.control.plans import build_plan, has_measure, plan_end, plan_start, summary
 from jiedao.control.queries import MANAGE_ROLES, can_in_area
 from jiedao.core import audit
@@ -93,6 +94,12 @@ def do_start_case(*, actor: Any, case: ControlCase, basis: str) -> ControlCase:
         if fresh.status != CaseStatus.PENDING:
             raise Conflict(
                 _("Only a pending case can start (now: %(status)s).") % {"status": fresh.get_status_display()}
+            )
+        if teams.needs_team(fresh) and (gaps := teams.missing(fresh)):
+            raise Conflict(
+                _("Home quarantine starts only with a full care team; still missing: %(slots)s.")
+                % {"slots": "、".join(teams.slot_label(s) for s in gaps)},
+                field="team",
             )
         fresh.status = CaseStatus.ACTIVE
         fresh.updated_by = _user(actor)
@@ -245,3 +252,32 @@ def do_release_case(
                      changes={"status": [before, CaseStatus.RELEASED]})  # fmt: skip
     case.status, case.released_at = fresh.status, fresh.released_at
     return case
+
+
+def do_set_care_team(*, actor: Any, case: ControlCase, members: dict[str, Any]) -> list[CareTeamMember]:
+    """Name the people of the case's care team, slot by slot (`members`: slot → user or None to leave
+    it empty). Each must hold the slot's role where the case is."""
+    _require_manager(actor, case)
+    if not case.is_open:
+        raise Conflict(_("This case is already closed."))
+    known = teams.slots()
+    for slot, user in members.items():
+        if slot not in known:
+            raise InvalidInput(_("Unknown team role: %(slot)s") % {"slot": slot}, field="team")
+        if user is not None and not teams.candidates(case, slot).filter(pk=user.pk).exists():
+            raise InvalidInput(
+                _("%(name)s is not a %(role)s where this case is.")
+                % {"name": user, "role": teams.slot_label(slot)},
+                field=slot,
+            )
+    with transaction.atomic():
+        before = {m.slot: m.user.username for m in case.team.select_related("user")}
+        for slot, user in members.items():
+            case.team.filter(slot=slot).delete()
+            if user is not None:
+                CareTeamMember.objects.create(
+                    case=case, slot=slot, user=user, created_by=_user(actor), updated_by=_user(actor)
+                )
+        after = {m.slot: m.user.username for m in case.team.select_related("user")}
+        audit.record(actor=actor, action="control.set_care_team", obj=case, changes=audit.diff(before, after))
+    return list(case.team.select_related("user"))

@@ -8,6 +8,7 @@ ACTION_LABELS = {
     "control.change_measure": _("Measure changed"),
     "control.advance_case": _("Moved to the follow-on measure"),
     "control.release_case": _("Released"),
+    "control.set_care_team": _("Care team named"),
 }
 
 

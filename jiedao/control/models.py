@@ -91,3 +91,15 @@ class CaseChange(BaseModel):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+
+class CareTeamMember(BaseModel):
+    """One of the named people of a home case's five-for-one care team (五包一), in one slot."""
+
+    case = models.ForeignKey(ControlCase, on_delete=models.CASCADE, related_name="team")
+    slot = models.CharField(_("role in the team"), max_length=32)
+    user = models.ForeignKey("org.User", on_delete=models.PROTECT, related_name="care_team_slots")
+
+    class Meta:
+        ordering = ["case_id", "slot"]
+        constraints = [models.UniqueConstraint(fields=["case", "slot"], name="careteam_one_per_slot")]

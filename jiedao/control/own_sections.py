@@ -68,3 +68,7 @@ def register() -> None:
         "control.cases", gettext_lazy("Control cases"), 30, _household_section, roles=READ_ROLES
     )
     dashboard.register(30)(control_cards)
+    from jiedao.control.today import render_my_cases
+    from jiedao.work.sections import register_today_section
+
+    register_today_section("control.my_cases", gettext_lazy("People in my care"), 5, render_my_cases)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/<int:pk>/start", views.start, name="start"),
     path("cases/<int:pk>/cancel", views.cancel, name="cancel"),
     path("cases/<int:pk>/release", views.release, name="release"),
+    path("cases/<int:pk>/team", views.team, name="team"),
     path("cases/<int:pk>/notice", views.notice, name="notice"),
     path("cases/<int:pk>/measure", views.measure, name="measure"),
 ]

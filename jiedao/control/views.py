@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jiedao.control import actions
+from jiedao.control import actions, teams
 from jiedao.control.choices import CaseStatus
 from jiedao.control.filters import CASE_SORTS, CaseFilters
 from jiedao.control.forms import BasisForm, MeasureForm
@@ -30,6 +30,7 @@ from jiedao.core.errors import JiedaoError, NotFound
 from jiedao.core.forms import attach_error
 from jiedao.core.htmx import is_htmx, render_page
 from jiedao.core.listing import listing
+from jiedao.org.models import User
 from jiedao.protocols.choices import MeasureType
 from jiedao.registry.queries import communities_for, grids_for
 from jiedao.screening.exports import category_label
@@ -106,6 +107,9 @@ def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
         "day_no": case.day_of(today),
         "changes": list(case.changes.select_related("created_by")),
         "can_start": manage and case.status == CaseStatus.PENDING,
+        "team": team_rows(case, manage),
+        "needs_team": teams.needs_team(case),
+        "missing": [teams.slot_label(s) for s in teams.missing(case)] if teams.needs_team(case) else [],
         "release_blockers": actions.release_blockers(case, today) if manage and case.is_open else [],
         "can_release": manage and case.is_open and not actions.release_blockers(case, today),
         "can_change": manage and case.is_open,
@@ -117,6 +121,40 @@ def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
 def case(request: HttpRequest, pk: int) -> HttpResponse:
     c = access_case(request.user, pk)
     return render(request, "control/case.html", _case_context(request, c))
+
+
+def team_rows(case: Any, manage: bool) -> list[dict[str, Any]]:
+    """Each slot of the care team: who fills it and, for the office, who could."""
+    members = {m.slot: m.user for m in case.team.select_related("user")}
+    return [
+        {
+            "slot": slot,
+            "label": teams.slot_label(slot),
+            "user": members.get(slot),
+            "choices": list(teams.candidates(case, slot)[:50]) if manage and case.is_open else [],
+        }
+        for slot in teams.slots()
+    ]
+
+
+@role_required(*MANAGE_ROLES)
+@require_POST
+def team(request: HttpRequest, pk: int) -> HttpResponse:
+    c = access_case(request.user, pk)
+    members: dict[str, Any] = {}
+    for slot in teams.slots():
+        raw = str(request.POST.get(slot) or "")
+        members[slot] = (
+            User.objects.filter(pk=int(raw)).first()
+            if raw.isascii() and raw.isdigit() and len(raw) < 19
+            else None
+        )
+    try:
+        actions.do_set_care_team(actor=request.user, case=c, members=members)
+        messages.success(request, _("The care team is saved."))
+    except JiedaoError as exc:
+        messages.error(request, exc.message)
+    return redirect("control:case", pk=c.pk)
 
 
 def _change_status(request: HttpRequest, pk: int, action: Any, done: str) -> HttpResponse:

@@ -11,10 +11,11 @@ import time
 from django.db.models import Count
 from django.utils import timezone
 
-from jiedao.control.actions import do_open_case, do_start_case
+from jiedao.control.actions import do_open_case, do_set_care_team, do_start_case
 from jiedao.control.choices import CaseStatus
 from jiedao.control.models import ControlCase
 from jiedao.control.queries import waiting_for_a_case
+from jiedao.control.teams import candidates, missing, needs_team, slots
 from jiedao.core import audit
 from jiedao.demo.state import BuildState
 from jiedao.org.models import User
@@ -38,6 +39,11 @@ def build_control(state: BuildState) -> None:
         if rng.random() < LEAVE_WAITING:
             continue
         case = do_open_case(actor=command, key_person=kp)
+        if needs_team(case):
+            team = {slot: candidates(case, slot).first() for slot in slots()}
+            do_set_care_team(actor=command, case=case, members=team)
+            if missing(case):
+                continue  # an area without, say, a police liaison: the case waits for its team
         if rng.random() >= STAY_PENDING and case.start_date <= timezone.localdate():
             do_start_case(actor=command, case=case, basis=BASIS.get(case.measure_type, "已落实管控措施"))
     statuses = dict(

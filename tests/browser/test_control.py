@@ -79,3 +79,36 @@ def test_office_releases_on_the_last_day_and_prints_the_notice(web: Any, cast: A
     expect(page.locator("[data-testid=release-notice]")).to_contain_text(person.name)
     web.screenshot("control-release-notice")
     assert ControlCase.objects.get().status == "released"
+
+
+def test_office_names_the_care_team_and_the_volunteer_sees_the_person_on_today(
+    web: Any, cast: Any, signed_in: Any
+) -> None:
+    from jiedao.control.actions import do_open_case
+    from jiedao.control.teams import slots
+
+    hh = make_household(cast.community_a, cast.grid_a1)
+    person = hh.residents.select_related("person").first().person
+    receive(cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", "次密接"]]))
+    kp = KeyPerson.objects.get()
+    do_verify_key_person(actor=None, kp=kp, outcome="reached_in_area", category="secondary_contact")
+    case = do_open_case(actor=None, key_person=kp)
+
+    page = signed_in("community_staff_a")
+    web.goto(f"/control/cases/{case.pk}/")
+    expect(page.locator("[data-testid=team-missing]")).to_be_visible()
+    for slot in slots():
+        page.select_option(f"#team-{slot}", str(cast[f"{slot}_a"].pk))
+    page.click("[data-testid=team-save]")
+    expect(page.locator("[data-testid=team-missing]")).to_have_count(0)
+    page.fill("[data-testid=start-card] input[name=basis]", "五包一到位，门磁已装")
+    page.click("[data-testid=start]")
+    expect(page.locator("[data-testid=history]")).to_contain_text("五包一到位")
+    web.screenshot("control-team")
+
+    web.context.clear_cookies()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page = signed_in("volunteer_a")
+    expect(page.locator("[data-testid=my-case]")).to_contain_text(person.name)
+    web.screenshot("control-today-volunteer")
+    assert ControlCase.objects.get().status == "active"

@@ -79,3 +79,7 @@ endpoint(
     data=lambda cast: {"basis": "核酸阴性"}, ok=(302,),
 )  # fmt: skip
 endpoint("control:notice", lambda cast: f"/control/cases/{released_a1(cast).pk}/notice", READ_A)
+endpoint(
+    "control:team", lambda cast: f"/control/cases/{case_a1(cast).pk}/team", MANAGE_A, method="post",
+    data=lambda cast: {"doctor": cast["doctor_a"].pk}, ok=(302,),
+)  # fmt: skip

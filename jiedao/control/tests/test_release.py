@@ -12,6 +12,7 @@ from jiedao.control import actions
 from jiedao.control.choices import CaseStatus
 from jiedao.control.models import ControlCase
 from jiedao.control.tests.test_cases import classified
+from jiedao.control.tests.test_team import full_team
 from jiedao.core.errors import Conflict, InvalidInput
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +37,7 @@ def test_the_follow_on_measure_starts_after_the_quarantine(cast: Any) -> None:
 
 def test_a_case_without_a_follow_on_stays_under_its_measure(cast: Any) -> None:
     case = actions.do_open_case(actor=cast["command"], key_person=classified(cast, "secondary_contact"))
+    full_team(cast, case)
     actions.do_start_case(actor=cast["command"], case=case, basis="居家")
     assert actions.do_advance_cases(today=case.end_date + dt.timedelta(days=3)) == []
 
