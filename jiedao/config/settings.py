@@ -237,6 +237,25 @@ WORK_ESCALATE_AFTER_MINUTES = _env_int(
     "JIEDAO_WORK_ESCALATE_AFTER_MINUTES", 60, minimum=0, maximum=7 * 24 * 60
 )
 
+# The slots of a home case's five-for-one care team (五包一), as org roles, comma-separated.
+_CARE_TEAM_ROLES = {"command", "community_staff", "grid_worker", "doctor", "police", "volunteer", "inspector"}
+CONTROL_CARE_TEAM = [
+    r.strip()
+    for r in os.environ.get(
+        "JIEDAO_CONTROL_CARE_TEAM", "community_staff,grid_worker,doctor,police,volunteer"
+    ).split(",")
+    if r.strip()
+]
+if (
+    not CONTROL_CARE_TEAM
+    or set(CONTROL_CARE_TEAM) - _CARE_TEAM_ROLES
+    or len(set(CONTROL_CARE_TEAM)) != len(CONTROL_CARE_TEAM)
+):
+    raise ImproperlyConfigured(
+        f"JIEDAO_CONTROL_CARE_TEAM must list distinct roles among {sorted(_CARE_TEAM_ROLES)}, "
+        f"got {os.environ.get('JIEDAO_CONTROL_CARE_TEAM')!r}"
+    )
+
 # The prevention protocol in force by default (a file name under jiedao/protocols/data/ without .yaml),
 # and extra folders of local variants, separated by ":".
 JIEDAO_PROTOCOL = os.environ.get("JIEDAO_PROTOCOL", "national-9th-edition")

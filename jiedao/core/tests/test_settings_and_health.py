@@ -36,6 +36,8 @@ def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ),
         ({"JIEDAO_DEBUG": "1", "JIEDAO_SESSION_AGE": "5"}, "out of range"),
         ({"JIEDAO_DEBUG": "1", "REDIS_URL": "http://127.0.0.1"}, "REDIS_URL"),
+        ({"JIEDAO_DEBUG": "1", "JIEDAO_CONTROL_CARE_TEAM": "doctor,chef"}, "JIEDAO_CONTROL_CARE_TEAM"),
+        ({"JIEDAO_DEBUG": "1", "JIEDAO_CONTROL_CARE_TEAM": "doctor,doctor"}, "distinct roles"),
     ],
 )
 def test_bad_settings_refused_with_clear_message(env: dict[str, str], needle: str, tmp_path: object) -> None:
