@@ -281,3 +281,12 @@ def do_set_care_team(*, actor: Any, case: ControlCase, members: dict[str, Any]) 
         after = {m.slot: m.user.username for m in case.team.select_related("user")}
         audit.record(actor=actor, action="control.set_care_team", obj=case, changes=audit.diff(before, after))
     return list(case.team.select_related("user"))
+
+
+def do_export_cases(*, actor: Any, queryset: Any, filters: dict[str, Any]) -> bytes:
+    from jiedao.control.exports import cases_xlsx
+
+    ledger = cases_xlsx(queryset)
+    audit.record(actor=actor, action="control.export_cases", object_type="control.controlcase",
+                 changes={"filters": filters, "rows": ledger.rows})  # fmt: skip
+    return ledger.data

@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "control.advance_case": _("Moved to the follow-on measure"),
     "control.release_case": _("Released"),
     "control.set_care_team": _("Care team named"),
+    "control.export_cases": _("Control cases exported to Excel"),
 }
 
 

@@ -5,6 +5,7 @@ from jiedao.control import views
 app_name = "control"
 urlpatterns = [
     path("", views.cases, name="cases"),
+    path("export", views.cases_export, name="cases_export"),
     path("to-open/", views.to_open, name="to_open"),
     path("open/<int:key_person_pk>", views.open_case, name="open"),
     path("cases/<int:pk>/", views.case, name="case"),

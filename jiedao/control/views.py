@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jiedao.control import actions, teams
 from jiedao.control.choices import CaseStatus
+from jiedao.control.exports import daily_counts
 from jiedao.control.filters import CASE_SORTS, CaseFilters
 from jiedao.control.forms import BasisForm, MeasureForm
 from jiedao.control.plans import calendar
@@ -29,7 +30,8 @@ from jiedao.core.decorators import role_required
 from jiedao.core.errors import JiedaoError, NotFound
 from jiedao.core.forms import attach_error
 from jiedao.core.htmx import is_htmx, render_page
-from jiedao.core.listing import listing
+from jiedao.core.ledger import stamped, xlsx_response
+from jiedao.core.listing import listing, sorted_as_listed
 from jiedao.org.models import User
 from jiedao.protocols.choices import MeasureType
 from jiedao.registry.queries import communities_for, grids_for
@@ -58,12 +60,24 @@ def cases(request: HttpRequest) -> HttpResponse:
                 "measures": [(k, v) for k, v in MeasureType.choices if k != MeasureType.NONE],
                 "communities": list(communities_for(request.user, READ_ROLES)),
                 "grids": list(grids_for(request.user, READ_ROLES)),
+                "daily": daily_counts(filters.apply(cases_visible_to(request.user))),
+                "series_labels": [str(_("Under control")), str(_("Started")), str(_("Released"))],
                 "waiting": waiting_for_a_case(request.user).count()
                 if request.user.has_role(*MANAGE_ROLES)  # type: ignore[union-attr]
                 else None,
             }
         )
     return render_page(request, "control/cases.html", "control/_cases_table.html", context)
+
+
+@role_required(*READ_ROLES)
+def cases_export(request: HttpRequest) -> HttpResponse:
+    filters = CaseFilters.from_params(request.GET)
+    qs = sorted_as_listed(
+        request, filters.apply(cases_visible_to(request.user)), sortable=CASE_SORTS, default_sort="end"
+    )
+    data = actions.do_export_cases(actor=request.user, queryset=qs, filters=filters.as_params())
+    return xlsx_response(stamped("control-cases"), data)
 
 
 @role_required(*MANAGE_ROLES)

@@ -83,3 +83,4 @@ endpoint(
     "control:team", lambda cast: f"/control/cases/{case_a1(cast).pk}/team", MANAGE_A, method="post",
     data=lambda cast: {"doctor": cast["doctor_a"].pk}, ok=(302,),
 )  # fmt: skip
+endpoint("control:cases_export", lambda cast: "/control/export", READ_ANY)

@@ -168,3 +168,19 @@ def test_the_ledger_filters_and_runs_no_query_per_row(login: Any, cast: Any) -> 
             actions.do_open_case(actor=cast["command"], key_person=classified(cast))
 
     assert_no_per_row_queries(lambda: client.get(reverse("control:cases")), add)
+
+
+def test_the_ledger_exports_and_counts_each_day(login: Any, cast: Any) -> None:
+    from jiedao.control.exports import daily_counts
+    from jiedao.core.sheets import read_table
+
+    case = actions.do_open_case(actor=cast["command"], key_person=classified(cast))
+    client = login("command")
+    r = client.get(reverse("control:cases_export"))
+    rows = read_table("cases.xlsx", r.content)
+    assert r.status_code == 200 and len(rows) == 2 and rows[1][0] == case.person.name
+    assert rows[1][1] == case.person.id_masked and case.person.id_number not in str(rows)
+    assert AuditEntry.objects.filter(action="control.export_cases").exists()
+    daily = daily_counts(ControlCase.objects.all())
+    assert daily["under"][-1] == 1 and daily["started"][-1] == 1 and sum(daily["under"][:-1]) == 0
+    assert 'data-testid="daily-chart"' in client.get(reverse("control:cases")).content.decode()
