@@ -18,6 +18,7 @@ urlpatterns = [
     path("protocols/", include("jiedao.protocols.urls")),
     path("screening/", include("jiedao.screening.urls")),
     path("control/", include("jiedao.control.urls")),
+    path("c/", include("jiedao.control.checkin_urls")),
 ]
 handler404 = "jiedao.core.views.not_found"
 handler500 = "jiedao.core.views.server_error"

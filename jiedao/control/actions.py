@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 
 from jiedao.control import teams
 from jiedao.control.choices import OPEN_STATUSES, CaseStatus
-from jiedao.control.models import CareTeamMember, CaseChange, ControlCase
+from jiedao.control.models import CareTeamMember, CaseChange, CheckinLink, ControlCase, HealthCheck
 from jiedao.control.plans import build_plan, has_measure, plan_end, plan_start, summary
-from jiedao.control.queries import MANAGE_ROLES, can_in_area
+from jiedao.control.queries import CHECKIN_ROLES, MANAGE_ROLES, can_in_area
 from jiedao.core import audit
 from jiedao.core.errors import Conflict, Forbidden, InvalidInput
 from jiedao.protocols.choices import MeasureType
@@ -290,3 +290,134 @@ def do_export_cases(*, actor: Any, queryset: Any, filters: dict[str, Any]) -> by
     audit.record(actor=actor, action="control.export_cases", object_type="control.controlcase",
                  changes={"filters": filters, "rows": ledger.rows})  # fmt: skip
     return ledger.data
+
+
+# ---- health check-ins ---------------------------------------------------------------------------
+
+
+def _doctor_item(
+    case: ControlCase, *, kind: str, title: str, slot: dt.datetime, due: dt.datetime, priority: int
+) -> None:
+    from jiedao.work.actions import do_create_work_item
+
+    do_create_work_item(
+        actor=None, kind=kind, title=title[:200], due_at=due, community=case.community, grid=None,
+        role="doctor", priority=priority, subject=case,
+        dedupe_key=f"{kind}:{case.pk}:{slot.isoformat()}",
+    )  # fmt: skip
+
+
+def do_record_checkin(
+    *,
+    actor: Any,
+    case: ControlCase,
+    temperature: Any,
+    symptoms: Any = (),
+    note: str = "",
+    at: dt.datetime | None = None,
+    by_self: bool = False,
+) -> HealthCheck:
+    """Record the check-in due now (or at `at`). Fever or any symptom raises an urgent work item for the
+    community's doctor. The same check-in twice is refused (a replayed form changes nothing)."""
+    from jiedao.control import checkins
+    from jiedao.work.choices import Priority
+
+    if not by_self and actor is not None and not can_in_area(actor, CHECKIN_ROLES, case):
+        raise Forbidden(_("Only the care team's office, grid worker or doctor record check-ins here."))
+    value = checkins.parse_temperature(temperature)
+    ticked = checkins.clean_symptoms(symptoms)
+    if case.status not in (CaseStatus.ACTIVE, CaseStatus.MONITORING):
+        raise Conflict(_("Check-ins are taken while the measure runs."))
+    at = at or timezone.now()
+    slot = checkins.slot_for(case, timezone.localtime(at))
+    if slot is None:
+        raise Conflict(_("No check-in is due now under this case's schedule."))
+    abnormal = checkins.is_abnormal(value, ticked)
+    check = HealthCheck(
+        case=case, slot_at=slot, temperature=value, symptoms=ticked, note=(note or "").strip()[:200],
+        by_self=by_self, abnormal=abnormal, created_by=_user(actor), updated_by=_user(actor),
+    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            check.save()
+            audit.record(actor=actor if not by_self else "self-report link", action="control.checkin", obj=case,
+                         changes={"slot": slot, "temperature": str(value), "symptoms": ticked, "abnormal": abnormal})  # fmt: skip
+            if abnormal:
+                _doctor_item(
+                    case, kind="control.abnormal_checkin", slot=slot, due=timezone.now() + dt.timedelta(minutes=30),
+                    priority=Priority.URGENT,
+                    title=_("Fever or symptoms: %(name)s, %(t)s °C") % {"name": case.person.name, "t": value},
+                )  # fmt: skip
+    except IntegrityError:
+        raise Conflict(
+            _("The check-in due at %(slot)s is recorded already.")
+            % {"slot": f"{timezone.localtime(slot):%m-%d %H:%M}"}
+        )
+    return check
+
+
+def do_issue_checkin_link(*, actor: Any, case: ControlCase) -> tuple[CheckinLink, str]:
+    """A new personal check-in link for the case (earlier ones stop working); returns it and its token."""
+    from jiedao.control import checkins
+
+    _require_manager(actor, case)
+    if not case.is_open:
+        raise Conflict(_("This case is already closed."))
+    token, index = checkins.new_token()
+    tz = timezone.get_current_timezone()
+    expires = dt.datetime.combine(case.end_date + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    with transaction.atomic():
+        case.checkin_links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        link = CheckinLink.objects.create(
+            case=case, token=token, token_index=index, expires_at=expires,
+            created_by=_user(actor), updated_by=_user(actor),
+        )  # fmt: skip
+        audit.record(
+            actor=actor, action="control.issue_checkin_link", obj=case, changes={"expires_at": expires}
+        )
+    return link, token
+
+
+def live_link(token: str) -> CheckinLink:
+    """The link a token opens, or NotFound — the same answer for a guessed, revoked or expired token,
+    and for a closed case, so nothing can be learnt by trying."""
+    from jiedao.control import checkins
+    from jiedao.core.errors import NotFound
+
+    link = (
+        CheckinLink.objects.select_related("case", "case__person")
+        .filter(token_index=checkins.token_index(token))
+        .first()
+        if token and len(token) < 100
+        else None
+    )
+    if link is None or not link.is_live() or not link.case.is_open:
+        raise NotFound(_("This check-in link is not valid (any more). Ask your community for a new one."))
+    return link
+
+
+def do_flag_missed_checkins(now: dt.datetime | None = None) -> int:
+    """Check-ins more than two hours overdue (today and yesterday) become work items for the doctor."""
+    from jiedao.control import checkins
+    from jiedao.work.choices import Priority
+
+    now = now or timezone.now()
+    yesterday = timezone.localtime(now).date() - dt.timedelta(days=1)
+    since = dt.datetime.combine(yesterday, dt.time(0), tzinfo=timezone.get_current_timezone())
+    made = 0
+    for case in (
+        ControlCase.objects.filter(status__in=(CaseStatus.ACTIVE, CaseStatus.MONITORING))
+        .select_related("person", "community")
+        .iterator(chunk_size=500)
+    ):
+        done = set(case.checkins.filter(slot_at__gte=since).values_list("slot_at", flat=True))
+        for slot in checkins.slots(case):
+            if since <= slot <= now - checkins.MISSED_AFTER and slot not in done:
+                _doctor_item(
+                    case, kind="control.missed_checkin", slot=slot, due=now + dt.timedelta(hours=1),
+                    priority=Priority.HIGH,
+                    title=_("Missed check-in: %(name)s, %(slot)s")
+                    % {"name": case.person.name, "slot": f"{timezone.localtime(slot):%m-%d %H:%M}"},
+                )  # fmt: skip
+                made += 1
+    return made

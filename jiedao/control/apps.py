@@ -10,6 +10,8 @@ ACTION_LABELS = {
     "control.release_case": _("Released"),
     "control.set_care_team": _("Care team named"),
     "control.export_cases": _("Control cases exported to Excel"),
+    "control.checkin": _("Health check-in"),
+    "control.issue_checkin_link": _("Check-in link issued"),
 }
 
 

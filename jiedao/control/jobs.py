@@ -5,7 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from jiedao.control.actions import do_advance_cases
+from jiedao.control.actions import do_advance_cases, do_flag_missed_checkins
 
 
 @db_periodic_task(crontab(minute="5", hour="*"))
@@ -13,3 +13,9 @@ def advance_cases() -> int:
     """Every hour (so a late start or a restart catches up): move cases whose measure ended on to their
     follow-on measure."""
     return len(do_advance_cases())
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def flag_missed_checkins() -> int:
+    """Every quarter hour: check-ins two hours overdue become work items for the doctor (once each)."""
+    return do_flag_missed_checkins()

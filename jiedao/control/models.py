@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jiedao.control.choices import OPEN_STATUSES, CaseStatus
+from jiedao.core.crypto import EncryptedTextField
 from jiedao.core.models import BaseModel
 from jiedao.registry.models import Household, Person, Scoped
 from jiedao.screening.models import KeyPerson
@@ -103,3 +104,39 @@ class CareTeamMember(BaseModel):
     class Meta:
         ordering = ["case_id", "slot"]
         constraints = [models.UniqueConstraint(fields=["case", "slot"], name="careteam_one_per_slot")]
+
+
+class CheckinLink(BaseModel):
+    """A personal link (and QR code) with which a person under a home measure reports their own health
+    check-ins without an account. The token is kept encrypted (the office may print it again) and found
+    by its keyed digest; it ends with the case."""
+
+    case = models.ForeignKey(ControlCase, on_delete=models.CASCADE, related_name="checkin_links")
+    token = EncryptedTextField()
+    token_index = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def is_live(self, now: dt.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and now < self.expires_at
+
+
+class HealthCheck(BaseModel):
+    """One health check-in: temperature and symptoms for one scheduled check-in of a case (the same
+    check-in twice is refused), recorded by a team member or by the person through their link."""
+
+    case = models.ForeignKey(ControlCase, on_delete=models.CASCADE, related_name="checkins")
+    slot_at = models.DateTimeField(_("check-in due"))
+    temperature = models.DecimalField(_("temperature (°C)"), max_digits=3, decimal_places=1)
+    symptoms = models.JSONField(_("symptoms"), default=list, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    by_self = models.BooleanField(default=False)  # through the personal link
+    abnormal = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["slot_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["case", "slot_at"], name="checkin_once_per_slot")]

@@ -20,6 +20,8 @@ from jiedao.screening.models import KeyPerson
 READ_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.DOCTOR, Role.POLICE, Role.AUDITOR)
 # Coercive status needs an office: opening, starting, changing and cancelling cases.
 MANAGE_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF)
+# Who records a check-in for the person (on a visit or a call).
+CHECKIN_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.DOCTOR)
 
 
 def _authenticated(user: Any) -> bool:

@@ -13,6 +13,8 @@ urlpatterns = [
     path("cases/<int:pk>/cancel", views.cancel, name="cancel"),
     path("cases/<int:pk>/release", views.release, name="release"),
     path("cases/<int:pk>/team", views.team, name="team"),
+    path("cases/<int:pk>/checkin", views.record_checkin, name="checkin"),
+    path("cases/<int:pk>/link", views.issue_link, name="link"),
     path("cases/<int:pk>/notice", views.notice, name="notice"),
     path("cases/<int:pk>/measure", views.measure, name="measure"),
 ]

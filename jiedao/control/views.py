@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jiedao.control import actions, teams
+from jiedao.control import actions, checkins, teams
 from jiedao.control.choices import CaseStatus
 from jiedao.control.exports import daily_counts
 from jiedao.control.filters import CASE_SORTS, CaseFilters
 from jiedao.control.forms import BasisForm, MeasureForm
 from jiedao.control.plans import calendar
 from jiedao.control.queries import (
+    CHECKIN_ROLES,
     MANAGE_ROLES,
     READ_ROLES,
     access_case,
@@ -121,6 +125,12 @@ def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
         "day_no": case.day_of(today),
         "changes": list(case.changes.select_related("created_by")),
         "can_start": manage and case.status == CaseStatus.PENDING,
+        "checkins": list(case.checkins.select_related("created_by").order_by("-slot_at")[:60]),
+        "chart": checkin_chart(case),
+        "symptom_choices": list(checkins.SYMPTOMS.items()),
+        "can_checkin": case.status in (CaseStatus.ACTIVE, CaseStatus.MONITORING)
+        and can_in_area(request.user, CHECKIN_ROLES, case),
+        "link": live_link_of(request, case) if manage else None,
         "team": team_rows(case, manage),
         "needs_team": teams.needs_team(case),
         "missing": [teams.slot_label(s) for s in teams.missing(case)] if teams.needs_team(case) else [],
@@ -135,6 +145,77 @@ def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
 def case(request: HttpRequest, pk: int) -> HttpResponse:
     c = access_case(request.user, pk)
     return render(request, "control/case.html", _case_context(request, c))
+
+
+def checkin_chart(case: Any) -> dict[str, Any]:
+    rows = list(case.checkins.order_by("slot_at").values_list("slot_at", "temperature"))
+    return {
+        "x": [f"{timezone.localtime(t):%m-%d %H:%M}" for t, _v in rows],
+        "y": [float(v) for _t, v in rows],
+        "fever": float(checkins.FEVER),
+    }
+
+
+def live_link_of(request: HttpRequest, case: Any) -> dict[str, Any] | None:
+    """The case's working check-in link, as a URL and a QR code, for the office to hand over."""
+    from jiedao.places.qr import qr_svg_inline
+
+    link = case.checkin_links.filter(revoked_at__isnull=True).order_by("-pk").first()
+    if link is None or not link.is_live():
+        return None
+    path = reverse("checkin:form", args=[link.token])
+    base = getattr(settings, "PUBLIC_URL", "") or ""
+    url = base + path if base else request.build_absolute_uri(path)
+    return {"url": url, "qr": mark_safe(qr_svg_inline(url)), "expires_at": link.expires_at}
+
+
+@role_required(*CHECKIN_ROLES)
+@require_POST
+def record_checkin(request: HttpRequest, pk: int) -> HttpResponse:
+    c = access_case(request.user, pk)
+    try:
+        actions.do_record_checkin(
+            actor=request.user, case=c, temperature=request.POST.get("temperature"),
+            symptoms=request.POST.getlist("symptoms"), note=request.POST.get("note", ""),
+        )  # fmt: skip
+        messages.success(request, _("Check-in recorded."))
+    except JiedaoError as exc:
+        messages.error(request, exc.message)
+    return redirect("control:case", pk=c.pk)
+
+
+@role_required(*MANAGE_ROLES)
+@require_POST
+def issue_link(request: HttpRequest, pk: int) -> HttpResponse:
+    c = access_case(request.user, pk)
+    try:
+        actions.do_issue_checkin_link(actor=request.user, case=c)
+        messages.success(request, _("A new check-in link is ready: earlier ones no longer work."))
+    except JiedaoError as exc:
+        messages.error(request, exc.message)
+    return redirect("control:case", pk=c.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def self_checkin(request: HttpRequest, token: str) -> HttpResponse:
+    """The person's own check-in through their link: no account, nothing shown but the form."""
+    try:
+        link = actions.live_link(token)
+    except JiedaoError as exc:
+        return render(request, "control/self_checkin.html", {"gone": exc.message}, status=404)
+    context: dict[str, Any] = {"symptom_choices": list(checkins.SYMPTOMS.items()), "done": False}
+    status = 200
+    if request.method == "POST":
+        try:
+            check = actions.do_record_checkin(
+                actor=None, case=link.case, temperature=request.POST.get("temperature"),
+                symptoms=request.POST.getlist("symptoms"), by_self=True,
+            )  # fmt: skip
+            context.update({"done": True, "abnormal": check.abnormal})
+        except JiedaoError as exc:
+            context["error"] = exc.message
+            status = exc.status
+    return render(request, "control/self_checkin.html", context, status=status)
 
 
 def team_rows(case: Any, manage: bool) -> list[dict[str, Any]]:

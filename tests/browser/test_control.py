@@ -112,3 +112,38 @@ def test_office_names_the_care_team_and_the_volunteer_sees_the_person_on_today(
     expect(page.locator("[data-testid=my-case]")).to_contain_text(person.name)
     web.screenshot("control-today-volunteer")
     assert ControlCase.objects.get().status == "active"
+
+
+def test_a_person_checks_in_through_their_link_on_a_phone(web: Any, cast: Any, signed_in: Any) -> None:
+    from jiedao.control.actions import do_open_case, do_start_case
+
+    hh = make_household(cast.community_a, cast.grid_a1)
+    person = hh.residents.select_related("person").first().person
+    receive(cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", "密接"]]))
+    kp = KeyPerson.objects.get()
+    do_verify_key_person(actor=None, kp=kp, outcome="reached_in_area", category="close_contact")
+    case = do_start_case(actor=None, case=do_open_case(actor=None, key_person=kp), basis="已到隔离点")
+
+    page = signed_in("community_staff_a")
+    web.goto(f"/control/cases/{case.pk}/")
+    page.click("[data-testid=issue-link]")
+    url = page.locator("[data-testid=checkin-url]").get_attribute("href")
+    assert url and "/c/" in url
+    shots = web.screenshot("control-case-link")[0].parent
+
+    stranger = web.browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    phone = stranger.new_page()
+    phone.goto(url)
+    expect(phone.locator("[data-testid=self-checkin]")).not_to_contain_text(person.name)
+    phone.screenshot(path=str(shots / "control-self-checkin-phone.png"), full_page=True)
+    phone.fill("input[name=temperature]", "38.1")
+    phone.check("input[value=cough]")
+    phone.click("[data-testid=checkin-submit]")
+    expect(phone.locator("[data-testid=checkin-abnormal]")).to_be_visible()
+    phone.screenshot(path=str(shots / "control-self-checkin-done-phone.png"), full_page=True)
+    stranger.close()
+
+    web.goto(f"/control/cases/{case.pk}/")
+    expect(page.locator("[data-testid=checkin-row]")).to_have_count(1)
+    expect(page.locator("[data-testid=temperature-chart]")).to_be_visible()
+    web.screenshot("control-case-checkins")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from jiedao.core.testing import Cast, endpoint
+from jiedao.core.testing import Cast, endpoint, public
 
 READ_A = {"command", "auditor", "community_staff_a", "grid_worker_a", "doctor_a", "police_a"}
 READ_ANY = READ_A | {"community_staff_b", "grid_worker_b", "doctor_b", "police_b", "grid_worker_a2"}
@@ -84,3 +84,13 @@ endpoint(
     data=lambda cast: {"doctor": cast["doctor_a"].pk}, ok=(302,),
 )  # fmt: skip
 endpoint("control:cases_export", lambda cast: "/control/export", READ_ANY)
+CHECKIN_A = MANAGE_A | {"grid_worker_a", "doctor_a"}
+endpoint(
+    "control:checkin", lambda cast: f"/control/cases/{case_a1(cast).pk}/checkin", CHECKIN_A, method="post",
+    data=lambda cast: {"temperature": "36.5"}, ok=(302,),
+)  # fmt: skip
+endpoint(
+    "control:link", lambda cast: f"/control/cases/{case_a1(cast).pk}/link", MANAGE_A, method="post", ok=(302,)
+)
+# The personal check-in link needs no account: its token is the key (tests in test_checkins.py).
+public("checkin:form")
