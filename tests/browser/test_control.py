@@ -18,12 +18,20 @@ from jiedao.screening.tests.helpers import HEADER, receive, xlsx
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_office_opens_starts_and_changes_a_case(web: Any, cast: Any, signed_in: Any) -> None:
+def verified(cast: Any, pushed_as: str, category: str) -> KeyPerson:
+    """A resident of grid A1 pushed as `pushed_as` and verified as `category`."""
     hh = make_household(cast.community_a, cast.grid_a1)
     person = hh.residents.select_related("person").first().person
-    receive(cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", "密接"]]))
+    receive(cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", pushed_as]]))
     kp = KeyPerson.objects.get()
-    do_verify_key_person(actor=None, kp=kp, outcome="reached_in_area", category="close_contact")
+    do_verify_key_person(actor=None, kp=kp, outcome="reached_in_area", category=category)
+    kp.refresh_from_db()
+    return kp
+
+
+def test_office_opens_starts_and_changes_a_case(web: Any, cast: Any, signed_in: Any) -> None:
+    kp = verified(cast, "密接", "close_contact")
+    person = kp.person
 
     page = signed_in("community_staff_a")
     web.goto("/control/to-open/")
@@ -57,11 +65,8 @@ def test_office_releases_on_the_last_day_and_prints_the_notice(web: Any, cast: A
 
     from jiedao.control.actions import do_open_case, do_start_case
 
-    hh = make_household(cast.community_a, cast.grid_a1)
-    person = hh.residents.select_related("person").first().person
-    receive(cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", "密接"]]))
-    kp = KeyPerson.objects.get()
-    do_verify_key_person(actor=None, kp=kp, outcome="reached_in_area", category="close_contact")
+    kp = verified(cast, "密接", "close_contact")
+    person = kp.person
     case = do_start_case(actor=None, case=do_open_case(actor=None, key_person=kp), basis="已到达隔离点")
     shift = dt.timedelta(days=9)  # today is the plan's last day
     ControlCase.objects.filter(pk=case.pk).update(
@@ -87,11 +92,8 @@ def test_office_names_the_care_team_and_the_volunteer_sees_the_person_on_today(
     from jiedao.control.actions import do_open_case
     from jiedao.control.teams import slots
 
-    hh = make_household(cast.community_a, cast.grid_a1)
-    person = hh.residents.select_related("person").first().person
-    receive(cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", "次密接"]]))
-    kp = KeyPerson.objects.get()
-    do_verify_key_person(actor=None, kp=kp, outcome="reached_in_area", category="secondary_contact")
+    kp = verified(cast, "次密接", "secondary_contact")
+    person = kp.person
     case = do_open_case(actor=None, key_person=kp)
 
     page = signed_in("community_staff_a")
@@ -117,11 +119,8 @@ def test_office_names_the_care_team_and_the_volunteer_sees_the_person_on_today(
 def test_a_person_checks_in_through_their_link_on_a_phone(web: Any, cast: Any, signed_in: Any) -> None:
     from jiedao.control.actions import do_open_case, do_start_case
 
-    hh = make_household(cast.community_a, cast.grid_a1)
-    person = hh.residents.select_related("person").first().person
-    receive(cast["command"], xlsx([HEADER, [1, person.name, person.id_number, "", "", "", "", "密接"]]))
-    kp = KeyPerson.objects.get()
-    do_verify_key_person(actor=None, kp=kp, outcome="reached_in_area", category="close_contact")
+    kp = verified(cast, "密接", "close_contact")
+    person = kp.person
     case = do_start_case(actor=None, case=do_open_case(actor=None, key_person=kp), basis="已到隔离点")
 
     page = signed_in("community_staff_a")
