@@ -298,5 +298,6 @@ def print_logins(summary: dict) -> None:
     for login in summary["logins"]:
         print(f"  {login['role']:<20} {login['username']:<28} {login['unit']}")
     print("Every community has <community>_staff (e.g. longhe_staff) and every grid a grid worker")
-    print("grid_<community>_<n> (e.g. grid_longhe_3).")
+    print("grid_<community>_<n> (e.g. grid_longhe_3); for care teams, doctor_<community>, police_<community>")
+    print("and volunteer_<community>_team (e.g. doctor_longhe).")
     print()

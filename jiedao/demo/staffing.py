@@ -35,6 +35,7 @@ def planned_usernames() -> set[str]:
         columns, rows = spec.grid_layout
         names.add(f"{spec.slug}_staff")
         names |= {f"grid_{spec.slug}_{n}" for n in range(1, columns * rows + 1)}
+        names |= {username for username, _role in _care_accounts(spec.slug)}
     return names
 
 
@@ -91,7 +92,19 @@ def _accounts(state: BuildState) -> list[Account]:
         )
     )
     accounts.append(("auditor", Role.AUDITOR, UnitLevel.SUBDISTRICT, None, None, data.SUBDISTRICT_NAME))
+    # Every community's five-for-one care teams need a doctor, a police liaison and volunteers.
+    for spec in data.COMMUNITIES:
+        for username, role in _care_accounts(spec.slug):
+            accounts.append((username, role, UnitLevel.COMMUNITY, communities[spec.slug], None, spec.name))
     return accounts
+
+
+def _care_accounts(slug: str) -> list[tuple[str, Role]]:
+    """The care-team accounts of a community beyond the demo roles (Binjiang has its doctor and police)."""
+    out = [(f"volunteer_{slug}_team", Role.VOLUNTEER)]
+    if slug != data.DEMO_COMMUNITY:
+        out += [(f"doctor_{slug}", Role.DOCTOR), (f"police_{slug}", Role.POLICE)]
+    return out
 
 
 def build_staff(state: BuildState) -> None:
