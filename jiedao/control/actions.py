@@ -43,6 +43,11 @@ def _basis(text: str) -> str:
     return text
 
 
+def _end_attached(case: ControlCase) -> None:
+    """A closed case's personal check-in links stop working at once."""
+    case.checkin_links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 def _change(actor: Any, case: ControlCase, before: str, basis: str) -> None:
     CaseChange.objects.create(
         case=case, from_status=before, to_status=case.status, basis=basis,
@@ -123,6 +128,7 @@ def do_cancel_case(*, actor: Any, case: ControlCase, basis: str) -> ControlCase:
         fresh.status = CaseStatus.CANCELLED
         fresh.updated_by = _user(actor)
         fresh.save(update_fields=["status", "updated_by", "updated_at"])
+        _end_attached(fresh)
         _change(actor, fresh, before, basis)
         audit.record(actor=actor, action="control.cancel_case", obj=fresh, reason=basis,
                      changes={"status": [before, CaseStatus.CANCELLED]})  # fmt: skip
@@ -247,6 +253,7 @@ def do_release_case(
         fresh.released_at = timezone.now()
         fresh.updated_by = _user(actor)
         fresh.save(update_fields=["status", "released_at", "updated_by", "updated_at"])
+        _end_attached(fresh)
         _change(actor, fresh, before, basis)
         audit.record(actor=actor, action="control.release_case", obj=fresh, reason=basis,
                      changes={"status": [before, CaseStatus.RELEASED]})  # fmt: skip

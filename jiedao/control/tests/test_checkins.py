@@ -141,3 +141,13 @@ def test_slots_follow_the_plan() -> None:
     )
     assert checkins.slot_for(Case(), dt.datetime(2022, 6, 3, 9, 0, tzinfo=tz)) is None
     assert checkins.slot_for(Case(), dt.datetime(2022, 5, 31, 9, 0, tzinfo=tz)) is None
+
+
+def test_release_ends_the_personal_link(cast: Any) -> None:
+    case = active(cast)
+    _link, token = actions.do_issue_checkin_link(actor=cast["command"], case=case)
+    assert actions.live_link(token).case_id == case.pk
+    actions.do_release_case(actor=cast["command"], case=case, basis="阴性", today=case.end_date)
+    with pytest.raises(NotFound):
+        actions.live_link(token)
+    assert case.checkin_links.get().revoked_at is not None
