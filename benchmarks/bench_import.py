@@ -21,7 +21,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import counting_queries, ms, options, ratio, say, setup_django, timed, write
+from benchmarks.common import (
+    counting_queries,
+    ms,
+    options,
+    ratio,
+    say,
+    setup_django,
+    timed,
+    write,
+    write_sheet,
+)
 
 HEADER = [
     "序号",
@@ -101,21 +111,7 @@ def ledger_rows(n: int, seed: int = 2022) -> list[list[Any]]:
 
 
 def write_xlsx(path: Path, rows: list[list[Any]]) -> bytes:
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    sheet = book.add_worksheet("居民")
-    sheet.write_row(0, 0, HEADER)
-    for i, row in enumerate(rows, start=1):
-        for j, value in enumerate(row):
-            if value == "":
-                continue
-            if isinstance(value, int):
-                sheet.write_number(i, j, value)
-            else:
-                sheet.write_string(i, j, value)  # IDs and phones as text, as a careful ledger keeps them
-    book.close()
-    return path.read_bytes()
+    return write_sheet(path, "居民", HEADER, rows)
 
 
 def parse_only(data: bytes) -> list[list[Any]]:

@@ -44,6 +44,7 @@ from benchmarks.common import (
     setup_django,
     timed,
     write,
+    write_sheet,
 )
 
 HEADER = ["序号", "姓名", "身份证号", "手机号", "来源地", "抵达时间", "现住址", "风险类别"]
@@ -238,21 +239,7 @@ def list_rows(
 
 
 def write_xlsx(path: Path, rows: list[list[Any]]) -> bytes:
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    sheet = book.add_worksheet("推送名单")
-    sheet.write_row(0, 0, HEADER)
-    for i, row in enumerate(rows, start=1):
-        for j, value in enumerate(row):
-            if value == "":
-                continue
-            if isinstance(value, int):
-                sheet.write_number(i, j, value)
-            else:
-                sheet.write_string(i, j, value)  # IDs and phones as text, as the platforms export them
-    book.close()
-    return path.read_bytes()
+    return write_sheet(path, "推送名单", HEADER, rows)
 
 
 def measure(calls: list[Any]) -> tuple[dict[str, float], float, list[dict[str, Any]]]:

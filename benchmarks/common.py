@@ -127,3 +127,23 @@ def write(path: str, rows: list[tuple[str, Any, Any, Any]], **extra: Any) -> Non
     Path(path).write_text(
         json.dumps({"rows": rows, "machine": machine(), **extra}, ensure_ascii=False, indent=2, default=str)
     )
+
+
+def write_sheet(path: Path, sheet_name: str, header: list[str], rows: list[list[Any]]) -> bytes:
+    """An xlsx of `rows` under `header`, streamed (constant memory); numbers as numbers, and every other
+    value — IDs and phones included — as text, as a careful ledger keeps them."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet(sheet_name)
+    sheet.write_row(0, 0, header)
+    for i, row in enumerate(rows, start=1):
+        for j, value in enumerate(row):
+            if value == "":
+                continue
+            if isinstance(value, int):
+                sheet.write_number(i, j, value)
+            else:
+                sheet.write_string(i, j, value)
+    book.close()
+    return path.read_bytes()
