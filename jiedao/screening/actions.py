@@ -754,3 +754,30 @@ def do_export_list_results(*, actor: Any, plist: PushedList) -> bytes:
         actor=actor, action="screening.export_list_results", obj=plist, changes={"rows": ledger.rows}
     )
     return ledger.data
+
+
+STALE_AFTER = dt.timedelta(days=2)
+
+
+def do_forget_stale_lists(now: dt.datetime | None = None) -> int:
+    """Delete lists uploaded but never received for two days, and their kept files (full ID numbers,
+    encrypted) unless another list still needs the same file. Returns how many went."""
+    now = now or timezone.now()
+    stale = list(
+        PushedList.objects.filter(committed=False, created_at__lt=now - STALE_AFTER).only("pk", "sha256")
+    )
+    if not stale:
+        return 0
+    with transaction.atomic():
+        PushedList.objects.filter(pk__in=[p.pk for p in stale]).delete()
+        audit.record(actor=None, action="screening.forget_stale_lists", object_type="screening.pushedlist",
+                     changes={"lists": len(stale)})  # fmt: skip
+    still_needed = set(
+        PushedList.objects.filter(committed=False, sha256__in=[p.sha256 for p in stale]).values_list(
+            "sha256", flat=True
+        )
+    )
+    for digest in {p.sha256 for p in stale} - still_needed:
+        if digest:
+            transaction.on_commit(functools.partial(forget_upload, digest))
+    return len(stale)

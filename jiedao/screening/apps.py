@@ -13,6 +13,7 @@ ACTION_LABELS = {
     "screening.verify": _("Verification recorded"),
     "screening.export_key_persons": _("Key persons exported to Excel"),
     "screening.export_list_results": _("List results exported to Excel"),
+    "screening.forget_stale_lists": _("Uploaded lists never received were removed"),
 }
 
 
@@ -28,3 +29,4 @@ class ScreeningConfig(AppConfig):
         from jiedao.screening.own_sections import register
 
         register()
+        from jiedao.screening import jobs  # noqa: F401  (registers the nightly clean-up with Huey)

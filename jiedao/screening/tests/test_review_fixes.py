@@ -214,3 +214,25 @@ def test_an_overdue_verification_escalates_to_the_community_office(cast: Any) ->
     assert do_escalate_overdue(now=plist.received_at + dt.timedelta(hours=11)) == []
     escalated = do_escalate_overdue(now=plist.received_at + dt.timedelta(hours=14))
     assert [i.pk for i in escalated] == [item.pk] and escalated[0].escalated_to == cast["community_staff_a"]
+
+
+def test_lists_uploaded_but_never_received_are_forgotten_with_their_files(
+    cast: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from pathlib import Path
+
+    from jiedao.screening.jobs import forget_stale_lists  # noqa: F401  (the nightly job exists)
+
+    data = xlsx([HEADER, [1, "甲", rid(21), "", "", "", "", ""]])
+    stale = actions.do_stage_list(actor=cast["command"], meta=meta(), filename="l.xlsx", data=data)
+    kept = Path(settings.VAR_DIR) / "imports" / f"{stale.sha256}.enc"
+    assert kept.exists()
+    received, _result = receive(
+        cast["command"], xlsx([HEADER, [1, "乙", rid(22), "", "", "", "", ""]]), title="已接收"
+    )
+    PushedList.objects.filter(pk=stale.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.do_forget_stale_lists() == 1
+    assert not PushedList.objects.filter(pk=stale.pk).exists() and not kept.exists()
+    assert PushedList.objects.filter(pk=received.pk, committed=True).exists()
+    assert actions.do_forget_stale_lists() == 0
