@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from jiedao.control import views
+from jiedao.control.views import cases as views
 
 app_name = "checkin"
 urlpatterns = [path("<str:token>", views.self_checkin, name="form")]

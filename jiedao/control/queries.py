@@ -22,6 +22,10 @@ READ_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.DOCTOR,
 MANAGE_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF)
 # Who records a check-in for the person (on a visit or a call).
 CHECKIN_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.DOCTOR)
+# Who records the steps of a closed-loop transfer (the police liaison escorts).
+TRANSFER_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.POLICE)
+# Who serves supply and counselling requests; volunteers see the request, never the health data.
+SUPPLY_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.DOCTOR, Role.VOLUNTEER)
 
 
 def _authenticated(user: Any) -> bool:

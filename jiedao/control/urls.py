@@ -1,6 +1,7 @@
 from django.urls import path
 
-from jiedao.control import views
+from jiedao.control.views import care, transfers
+from jiedao.control.views import cases as views
 
 app_name = "control"
 urlpatterns = [
@@ -17,4 +18,6 @@ urlpatterns = [
     path("cases/<int:pk>/link", views.issue_link, name="link"),
     path("cases/<int:pk>/notice", views.notice, name="notice"),
     path("cases/<int:pk>/measure", views.measure, name="measure"),
+    *transfers.urlpatterns,
+    *care.urlpatterns,
 ]

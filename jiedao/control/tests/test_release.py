@@ -11,6 +11,7 @@ from django.urls import reverse
 from jiedao.control import actions
 from jiedao.control.choices import CaseStatus
 from jiedao.control.models import ControlCase
+from jiedao.control.tests.helpers import pass_tests
 from jiedao.control.tests.test_cases import classified
 from jiedao.control.tests.test_team import full_team
 from jiedao.core.errors import Conflict, InvalidInput
@@ -50,6 +51,9 @@ def test_release_only_from_the_last_day_and_with_a_basis(cast: Any) -> None:
         )
     with pytest.raises(InvalidInput):
         actions.do_release_case(actor=cast["command"], case=case, basis="", today=case.end_date)
+    with pytest.raises(Conflict, match="no negative result"):
+        actions.do_release_case(actor=cast["command"], case=case, basis="未检测", today=case.end_date)
+    pass_tests(case, today=case.end_date)
     actions.do_release_case(
         actor=cast["community_staff_a"], case=case, basis="核酸均阴性，无症状", today=case.end_date
     )
@@ -70,6 +74,7 @@ def test_the_release_notice(login: Any, cast: Any) -> None:
     case = active_case(cast)
     client = login("community_staff_a")
     assert client.get(reverse("control:notice", args=[case.pk])).status_code == 404  # not released yet
+    pass_tests(case, today=case.end_date)
     actions.do_release_case(actor=cast["command"], case=case, basis="核酸均阴性", today=case.end_date)
     page = client.get(reverse("control:notice", args=[case.pk])).content.decode()
     assert case.person.name in page and "核酸均阴性" in page and case.person.id_masked in page

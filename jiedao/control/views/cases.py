@@ -30,6 +30,7 @@ from jiedao.control.queries import (
     cases_visible_to,
     waiting_for_a_case,
 )
+from jiedao.control.views import care, transfers
 from jiedao.core.decorators import role_required
 from jiedao.core.errors import JiedaoError, NotFound
 from jiedao.core.forms import attach_error
@@ -138,6 +139,8 @@ def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
         "can_release": manage and case.is_open and not actions.release_blockers(case, today),
         "can_change": manage and case.is_open,
         "basis_form": BasisForm(),
+        **transfers.case_context(request, case),
+        **care.case_context(request, case),
     }
 
 
@@ -148,7 +151,11 @@ def case(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def checkin_chart(case: Any) -> dict[str, Any]:
-    rows = list(case.checkins.order_by("slot_at").values_list("slot_at", "temperature"))
+    rows = list(
+        case.checkins.filter(temperature__isnull=False)
+        .order_by("slot_at")
+        .values_list("slot_at", "temperature")
+    )
     return {
         "x": [f"{timezone.localtime(t):%m-%d %H:%M}" for t, _v in rows],
         "y": [float(v) for _t, v in rows],

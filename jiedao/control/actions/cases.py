@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,9 +44,37 @@ def _basis(text: str) -> str:
     return text
 
 
-def _end_attached(case: ControlCase) -> None:
-    """A closed case's personal check-in links stop working at once."""
-    case.checkin_links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+def _end_attached(actor: Any, case: ControlCase, why: str) -> dict[str, int]:
+    """A closed case ends everything attached to it, visibly: its personal check-in links stop working,
+    its open work items (tests, check-ins, supplies, release) are cancelled with the reason, open
+    transfers are cancelled and open supply requests closed. Returns what was ended, for the audit."""
+    from jiedao.control.choices import (
+        OPEN_SUPPLY_STATUSES,
+        OPEN_TRANSFER_STATUSES,
+        SupplyStatus,
+        TransferStatus,
+    )
+    from jiedao.work.choices import OPEN_STATUSES as OPEN_WORK
+    from jiedao.work.choices import WorkStatus
+    from jiedao.work.models import WorkItem
+
+    now = timezone.now()
+    links = case.checkin_links.filter(revoked_at__isnull=True).update(revoked_at=now)
+    supply_ids = [str(pk) for pk in case.supply_requests.values_list("pk", flat=True)]
+    items = WorkItem.objects.filter(status__in=OPEN_WORK).filter(
+        Q(subject_type="control.controlcase", subject_id=str(case.pk))
+        | Q(subject_type="control.supplyrequest", subject_id__in=supply_ids)
+    )
+    items_n = items.update(status=WorkStatus.CANCELLED, done_at=now, outcome=why[:2000], updated_at=now)
+    transfers = case.transfers.filter(status__in=OPEN_TRANSFER_STATUSES).update(
+        status=TransferStatus.CANCELLED, cancelled_at=now, note=why[:300], updated_at=now
+    )
+    supplies = case.supply_requests.filter(status__in=OPEN_SUPPLY_STATUSES).update(
+        status=SupplyStatus.CLOSED, outcome=why[:300], updated_at=now
+    )
+    ended = {"links": links, "work_items": items_n, "transfers": transfers, "supply_requests": supplies}
+    # Door-sensor bindings end here too once the sensors module binds devices to cases.
+    return {k: v for k, v in ended.items() if v}
 
 
 def _change(actor: Any, case: ControlCase, before: str, basis: str) -> None:
@@ -112,6 +141,9 @@ def do_start_case(*, actor: Any, case: ControlCase, basis: str) -> ControlCase:
         _change(actor, fresh, CaseStatus.PENDING, basis)
         audit.record(actor=actor, action="control.start_case", obj=fresh, reason=basis,
                      changes={"status": [CaseStatus.PENDING, CaseStatus.ACTIVE]})  # fmt: skip
+        from jiedao.control.actions.care import do_create_test_items
+
+        do_create_test_items(cases=[fresh])
     case.status = fresh.status
     return case
 
@@ -128,10 +160,10 @@ def do_cancel_case(*, actor: Any, case: ControlCase, basis: str) -> ControlCase:
         fresh.status = CaseStatus.CANCELLED
         fresh.updated_by = _user(actor)
         fresh.save(update_fields=["status", "updated_by", "updated_at"])
-        _end_attached(fresh)
+        ended = _end_attached(actor, fresh, _("Case cancelled: %(basis)s") % {"basis": basis})
         _change(actor, fresh, before, basis)
         audit.record(actor=actor, action="control.cancel_case", obj=fresh, reason=basis,
-                     changes={"status": [before, CaseStatus.CANCELLED]})  # fmt: skip
+                     changes={"status": [before, CaseStatus.CANCELLED], "ended": ended})  # fmt: skip
     case.status = fresh.status
     return case
 
@@ -223,8 +255,11 @@ def do_advance_cases(today: dt.date | None = None) -> list[ControlCase]:
 
 
 def release_blockers(case: ControlCase, today: dt.date) -> list[str]:
-    """Why the case cannot be released today (empty: it can). Tests and symptoms come with the
-    check-in and testing parts; today the schedule decides."""
+    """Why the case cannot be released today (empty: it can): the release criteria. The measure's last
+    day has come; no test was positive; the last test day of the plan has a negative result; the last
+    check-in showed no fever or symptoms."""
+    from jiedao.control.choices import TestResult
+
     out = []
     if case.status not in (CaseStatus.ACTIVE, CaseStatus.MONITORING):
         out.append(
@@ -233,6 +268,21 @@ def release_blockers(case: ControlCase, today: dt.date) -> list[str]:
         )
     if case.end_date > today:
         out.append(_("The measure lasts until %(end)s.") % {"end": case.end_date.isoformat()})
+    results = dict(case.tests.values_list("test_date", "result"))
+    positive = sorted(d for d, r in results.items() if r == TestResult.POSITIVE)
+    if positive:
+        out.append(_("The test of %(date)s was positive.") % {"date": positive[-1].isoformat()})
+    test_days = sorted(dt.date.fromisoformat(d) for p in case.phases for d in p.get("tests", []))
+    if test_days and results.get(test_days[-1]) != TestResult.NEGATIVE:
+        out.append(
+            _("The test of %(date)s has no negative result yet.") % {"date": test_days[-1].isoformat()}
+        )
+    last = case.checkins.filter(temperature__isnull=False).order_by("-slot_at").first()
+    if last is not None and last.abnormal:
+        out.append(
+            _("The last check-in (%(at)s) showed fever or symptoms.")
+            % {"at": f"{timezone.localtime(last.slot_at):%m-%d %H:%M}"}
+        )
     return out
 
 
@@ -253,10 +303,10 @@ def do_release_case(
         fresh.released_at = timezone.now()
         fresh.updated_by = _user(actor)
         fresh.save(update_fields=["status", "released_at", "updated_by", "updated_at"])
-        _end_attached(fresh)
+        ended = _end_attached(actor, fresh, _("Case released: %(basis)s") % {"basis": basis})
         _change(actor, fresh, before, basis)
         audit.record(actor=actor, action="control.release_case", obj=fresh, reason=basis,
-                     changes={"status": [before, CaseStatus.RELEASED]})  # fmt: skip
+                     changes={"status": [before, CaseStatus.RELEASED], "ended": ended})  # fmt: skip
     case.status, case.released_at = fresh.status, fresh.released_at
     return case
 
@@ -346,6 +396,13 @@ def do_record_checkin(
     )  # fmt: skip
     try:
         with transaction.atomic():
+            missed = (
+                HealthCheck.objects.select_for_update()
+                .filter(case=case, slot_at=slot, temperature__isnull=True)
+                .first()
+            )
+            if missed is not None:  # a late check-in fills the missed one in; it stays marked missed
+                check.pk, check.missed, check.created_at = missed.pk, True, missed.created_at
             check.save()
             audit.record(actor=actor if not by_self else "self-report link", action="control.checkin", obj=case,
                          changes={"slot": slot, "temperature": str(value), "symptoms": ticked, "abnormal": abnormal})  # fmt: skip
@@ -420,6 +477,11 @@ def do_flag_missed_checkins(now: dt.datetime | None = None) -> int:
         done = set(case.checkins.filter(slot_at__gte=since).values_list("slot_at", flat=True))
         for slot in checkins.slots(case):
             if since <= slot <= now - checkins.MISSED_AFTER and slot not in done:
+                # A missed row for the doctor's list; a late check-in fills it in.
+                HealthCheck.objects.bulk_create(
+                    [HealthCheck(case=case, slot_at=slot, temperature=None, missed=True)],
+                    ignore_conflicts=True,
+                )
                 _doctor_item(
                     case, kind="control.missed_checkin", slot=slot, due=now + dt.timedelta(hours=1),
                     priority=Priority.HIGH,

@@ -1,0 +1,1 @@
+"""Access-matrix entries for the tests, supplies, doctor's list and report pages."""

@@ -1,0 +1,1 @@
+"""Access-matrix entries for the quarantine-site and transfer pages."""
