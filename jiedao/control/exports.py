@@ -56,3 +56,41 @@ def daily_counts(queryset: Any, days: int = 14, today: dt.date | None = None) ->
         "started": started,
         "released": released,
     }
+
+
+def supplies_xlsx(queryset: Any) -> Ledger:
+    """The supply and counselling requests (no health data: volunteers export it too)."""
+    columns = [
+        Column(_("Requested"), 16), Column(_("Name"), 12), Column(_("Address"), 30), Column(_("Kind"), 14),
+        Column(_("What is needed"), 40), Column(_("Urgent")), Column(_("Status"), 10), Column(_("Assigned to"), 14),
+        Column(_("Outcome"), 30), Column(_("Delivered"), 16), Column(_("Community"), 14),
+    ]  # fmt: skip
+
+    def row(r: Any) -> list[Any]:
+        return [
+            r.created_at, r.case.person.name, r.case.household.address if r.case.household else "",
+            str(r.get_kind_display()), r.detail, _("yes") if r.urgent else "", str(r.get_status_display()),
+            str(r.assignee or ""), r.outcome, r.delivered_at, r.community.name if r.community else "",
+        ]  # fmt: skip
+
+    return write_xlsx(_("Supply requests"), columns, map(row, queryset.iterator(chunk_size=2000)))
+
+
+REPORT_COLUMNS = (
+    ("pending", _("Pending")),
+    ("central", _("Centralised quarantine")),
+    ("home", _("Home quarantine")),
+    ("monitoring", _("Home health monitoring")),
+    ("other", _("Other measures")),
+    ("open", _("Under control")),
+    ("past_end", _("Past the end date")),
+    ("started", _("Started today")),
+    ("released", _("Released today")),
+)
+
+
+def report_xlsx(rows: list[dict[str, Any]], total: dict[str, int], today: dt.date) -> bytes:
+    columns = [Column(_("Community"), 16), *(Column(str(label)) for _k, label in REPORT_COLUMNS)]
+    lines = [[r["community"], *(r[k] for k, _l in REPORT_COLUMNS)] for r in rows]
+    lines.append([str(_("Total")), *(total[k] for k, _l in REPORT_COLUMNS)])
+    return write_xlsx(f"{_('Daily report')} {today:%Y-%m-%d}", columns, lines).data

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiedao.control.choices import OPEN_STATUSES
-from jiedao.control.models import ControlCase
+from jiedao.control.models import ControlCase, HealthCheck, SupplyRequest
 from jiedao.core.errors import NotFound, Unauthenticated
 from jiedao.core.scoping import Scope, scope_q
 from jiedao.org.choices import Role
@@ -78,4 +79,44 @@ def waiting_for_a_case(user: Any) -> QuerySet[KeyPerson]:
         .exclude(Exists(open_case))
         .select_related("person", "community", "grid")
         .defer("community__geometry", "grid__geometry")
+    )
+
+
+def supplies_visible_to(user: Any) -> QuerySet[SupplyRequest]:
+    """Supply and counselling requests in the user's area (volunteers included: a request shows what is
+    needed and where, never health data)."""
+    if not can(user, (*SUPPLY_ROLES, Role.AUDITOR)):
+        return SupplyRequest.objects.none()
+    return (
+        SupplyRequest.objects.filter(scope_q(role_scope(user, (*SUPPLY_ROLES, Role.AUDITOR))))
+        .select_related("case__person", "case__household", "community", "grid", "assignee")
+        .defer("community__geometry", "grid__geometry")
+    )
+
+
+def access_supply(user: Any, pk: Any) -> SupplyRequest:
+    if not _authenticated(user):
+        raise Unauthenticated(_("Please sign in."))
+    try:
+        return supplies_visible_to(user).get(pk=pk)
+    except (SupplyRequest.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Not found."))
+
+
+# The doctor's list: missed and abnormal check-ins of the last two days.
+ATTENTION_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.DOCTOR, Role.AUDITOR)
+ATTENTION_HOURS = 48
+
+
+def attention_checkins(user: Any, hours: int = ATTENTION_HOURS) -> QuerySet[HealthCheck]:
+    """Missed or abnormal check-ins of open cases in the user's area, in the last `hours` hours."""
+    if not can(user, ATTENTION_ROLES):
+        return HealthCheck.objects.none()
+    since = timezone.now() - dt.timedelta(hours=hours)
+    scope = scope_q(role_scope(user, ATTENTION_ROLES), "case__community", "case__grid")
+    return (
+        HealthCheck.objects.filter(Q(abnormal=True) | Q(missed=True), slot_at__gte=since)
+        .filter(scope, case__status__in=OPEN_STATUSES)
+        .select_related("case__person", "case__community", "case__grid")
+        .defer("case__community__geometry", "case__grid__geometry", "case__plan")
     )

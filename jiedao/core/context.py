@@ -51,6 +51,12 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
         "shield-check",
         {"command", "community_staff", "grid_worker", "doctor", "police", "auditor"},
     ),
+    (
+        "control:supplies",
+        _("Supplies"),
+        "basket",
+        {"command", "community_staff", "grid_worker", "doctor", "volunteer", "auditor"},
+    ),
     ("screening:lists", _("Pushed lists"), "list-details", {"command", "auditor"}),
     ("registry:import", _("Import"), "file-import", {"command", "community_staff"}),
     ("org:staff", _("Staff"), "user-cog", {"command", "community_staff"}),

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -374,12 +375,15 @@ def supervisor_for(item: WorkItem, staff: dict[Any, User], command: User | None)
 
 
 def do_escalate_overdue(now: dt.datetime | None = None) -> list[WorkItem]:
-    """Escalate open items more than WORK_ESCALATE_AFTER_MINUTES past due to their supervisor.
+    """Escalate open items more than WORK_ESCALATE_AFTER_MINUTES past due (urgent ones: once past due) to
+    their supervisor.
     An item escalates at most once: the conditional update only succeeds while `escalated_at` is empty."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(minutes=settings.WORK_ESCALATE_AFTER_MINUTES)
+    # Urgent items (a fever, a positive test, an urgent medical need) escalate as soon as they are late.
+    late = Q(due_at__lt=cutoff) | Q(priority=Priority.URGENT, due_at__lt=now)
     due = list(
-        WorkItem.objects.filter(status__in=OPEN_STATUSES, escalated_at__isnull=True, due_at__lt=cutoff)
+        WorkItem.objects.filter(late, status__in=OPEN_STATUSES, escalated_at__isnull=True)
         .order_by("due_at", "pk")
         .only("pk", "community_id", "grid_id", "assignee_id", "due_at", "title")
     )

@@ -9,6 +9,7 @@ from jiedao.control.actions.care import (
     do_propose_releases,
     do_record_test,
     do_request_supply,
+    may_serve,
     test_days,
 )
 from jiedao.control.actions.cases import (
@@ -64,6 +65,7 @@ __all__ = [
     "do_transfer_step",
     "is_late",
     "live_link",
+    "may_serve",
     "measure_choices",
     "preview_measure",
     "release_blockers",

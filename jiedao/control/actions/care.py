@@ -38,6 +38,21 @@ SUPPLY_DUE = {
 URGENT_DUE = dt.timedelta(minutes=15)
 
 
+def _create_new(items: list[Any]) -> int:
+    """Create the work items whose dedupe key is new; returns how many were made."""
+    from jiedao.work.actions import do_create_work_items
+    from jiedao.work.models import WorkItem
+
+    existing = set(
+        WorkItem.objects.filter(dedupe_key__in=[i.dedupe_key for i in items]).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    fresh = [i for i in items if i.dedupe_key not in existing]
+    do_create_work_items(actor=None, items=fresh)
+    return len(fresh)
+
+
 def _local_dt(day: dt.date, hour: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=timezone.get_current_timezone())
 
@@ -70,7 +85,6 @@ def _test_item(case: ControlCase, day: dt.date) -> Any:
 def do_create_test_items(today: dt.date | None = None, cases: Any = None) -> int:
     """The day's tests become work items (once each): every case under its measure whose plan has a
     test today and no result for it yet."""
-    from jiedao.work.actions import do_create_work_items
 
     today = today or timezone.localdate()
     if cases is None:
@@ -78,8 +92,7 @@ def do_create_test_items(today: dt.date | None = None, cases: Any = None) -> int
             status__in=UNDER_MEASURE, start_date__lte=today, end_date__gte=today
         ).select_related("person")
     done = set(CaseTest.objects.filter(test_date=today).values_list("case_id", flat=True))
-    items = [_test_item(c, today) for c in cases if today in test_days(c) and c.pk not in done]
-    return len(do_create_work_items(actor=None, items=items))
+    return _create_new([_test_item(c, today) for c in cases if today in test_days(c) and c.pk not in done])
 
 
 def _finish_items(actor: Any, dedupe_keys: list[str], outcome: str) -> int:
@@ -250,13 +263,19 @@ def do_assign_supply(*, actor: Any, req: SupplyRequest, assignee: Any) -> Supply
     return fresh
 
 
-def _may_serve(actor: Any, req: SupplyRequest) -> bool:
-    return actor is None or actor == req.assignee or can_in_area(actor, MANAGE_ROLES, req)
+def may_serve(actor: Any, req: SupplyRequest) -> bool:
+    """The assignee, the office, or (while nobody is assigned) anyone serving the area may deliver or
+    hold a request."""
+    if actor is None or (req.assignee_id and actor.pk == req.assignee_id):
+        return True
+    if can_in_area(actor, MANAGE_ROLES, req):
+        return True
+    return req.assignee_id is None and can_in_area(actor, SUPPLY_ROLES, req)
 
 
 def do_deliver_supply(*, actor: Any, req: SupplyRequest, outcome: str) -> SupplyRequest:
     """Delivered (or the counselling given), with what was done."""
-    if not _may_serve(actor, req):
+    if not may_serve(actor, req):
         raise Forbidden(_("Only the person it is assigned to or the community office can close it."))
     outcome = (outcome or "").strip()
     if not outcome:
@@ -287,7 +306,7 @@ def do_deliver_supply(*, actor: Any, req: SupplyRequest, outcome: str) -> Supply
 def do_hold_supply(*, actor: Any, req: SupplyRequest, reason: str) -> SupplyRequest:
     """It cannot be met now (out of stock, the person asked to wait): the reason is written and the
     request stays open with its work item, which escalates if nobody comes back to it."""
-    if not _may_serve(actor, req):
+    if not may_serve(actor, req):
         raise Forbidden(_("Only the person it is assigned to or the community office can hold it."))
     reason = (reason or "").strip()
     if not reason:
@@ -306,7 +325,6 @@ def do_hold_supply(*, actor: Any, req: SupplyRequest, reason: str) -> SupplyRequ
 def do_propose_releases(today: dt.date | None = None) -> int:
     """Every case whose last day has come and that meets the release criteria becomes a work item for
     the community office ("release due"), once."""
-    from jiedao.work.actions import do_create_work_items
     from jiedao.work.models import WorkItem
 
     today = today or timezone.localdate()
@@ -326,4 +344,4 @@ def do_propose_releases(today: dt.date | None = None) -> int:
             subject_label=str(case)[:200], dedupe_key=f"control.release:{case.pk}",
         )  # fmt: skip
         items.append(item)
-    return len(do_create_work_items(actor=None, items=items))
+    return _create_new(items)

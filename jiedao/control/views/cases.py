@@ -16,12 +16,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiedao.control import actions, checkins, teams
-from jiedao.control.choices import CaseStatus
+from jiedao.control.choices import OPEN_STATUSES, CaseStatus
 from jiedao.control.exports import daily_counts
 from jiedao.control.filters import CASE_SORTS, CaseFilters
 from jiedao.control.forms import BasisForm, MeasureForm
 from jiedao.control.plans import calendar
 from jiedao.control.queries import (
+    ATTENTION_ROLES,
     CHECKIN_ROLES,
     MANAGE_ROLES,
     READ_ROLES,
@@ -67,6 +68,10 @@ def cases(request: HttpRequest) -> HttpResponse:
                 "grids": list(grids_for(request.user, READ_ROLES)),
                 "daily": daily_counts(filters.apply(cases_visible_to(request.user))),
                 "series_labels": [str(_("Under control")), str(_("Started")), str(_("Released"))],
+                "can_attention": request.user.has_role(*ATTENTION_ROLES),  # type: ignore[union-attr]
+                "past_end": cases_visible_to(request.user)
+                .filter(status__in=OPEN_STATUSES, end_date__lt=timezone.localdate())
+                .count(),
                 "waiting": waiting_for_a_case(request.user).count()
                 if request.user.has_role(*MANAGE_ROLES)  # type: ignore[union-attr]
                 else None,
@@ -210,9 +215,25 @@ def self_checkin(request: HttpRequest, token: str) -> HttpResponse:
         link = actions.live_link(token)
     except JiedaoError as exc:
         return render(request, "control/self_checkin.html", {"gone": exc.message}, status=404)
-    context: dict[str, Any] = {"symptom_choices": list(checkins.SYMPTOMS.items()), "done": False}
+    from jiedao.control.choices import SupplyKind
+
+    context: dict[str, Any] = {
+        "symptom_choices": list(checkins.SYMPTOMS.items()),
+        "supply_kinds": SupplyKind.choices,
+        "done": False,
+    }
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("form") == "supply":
+        try:
+            actions.do_request_supply(
+                actor=None, case=link.case, kind=str(request.POST.get("kind") or ""),
+                detail=str(request.POST.get("detail") or ""), urgent=bool(request.POST.get("urgent")), by_self=True,
+            )  # fmt: skip
+            context["supply_done"] = True
+        except JiedaoError as exc:
+            context["supply_error"] = exc.message
+            status = exc.status
+    elif request.method == "POST":
         try:
             check = actions.do_record_checkin(
                 actor=None, case=link.case, temperature=request.POST.get("temperature"),
