@@ -11,8 +11,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from jiedao.control.choices import OPEN_STATUSES, CaseStatus
-from jiedao.control.queries import READ_ROLES, cases_visible_to, waiting_for_a_case
+from jiedao.control.choices import OPEN_STATUSES, OPEN_SUPPLY_STATUSES, CaseStatus
+from jiedao.control.queries import (
+    ATTENTION_ROLES,
+    READ_ROLES,
+    SUPPLY_ROLES,
+    attention_checkins,
+    cases_visible_to,
+    supplies_visible_to,
+    waiting_for_a_case,
+)
 from jiedao.core import dashboard
 from jiedao.core.dashboard import Card
 from jiedao.registry.sections import register_household_section, register_person_section
@@ -55,6 +63,25 @@ def control_cards(user: Any) -> list[Card]:
             tone="danger" if c["past_end"] else "success",
         ),
     ]
+    if user.has_role(*ATTENTION_ROLES):
+        follow = attention_checkins(user).filter(temperature__isnull=True).count()
+        abnormal = attention_checkins(user).filter(abnormal=True).count()
+        cards.append(
+            Card(_("Check-ins to follow up"), follow + abnormal, reverse("control:attention"),
+                 note=_("%(m)s missed, %(a)s fever or symptoms (48 h)") % {"m": follow, "a": abnormal},
+                 tone="danger" if abnormal else ("warning" if follow else "success"))
+        )  # fmt: skip
+    supplies = (
+        supplies_visible_to(user)
+        .filter(status__in=OPEN_SUPPLY_STATUSES)
+        .aggregate(n=Count("pk"), urgent=Count("pk", filter=Q(urgent=True)))
+    )
+    if user.has_role(*SUPPLY_ROLES):
+        cards.append(
+            Card(_("Supply requests"), supplies["n"], reverse("control:supplies"),
+                 note=_("%(n)s urgent") % {"n": supplies["urgent"]},
+                 tone="danger" if supplies["urgent"] else ("warning" if supplies["n"] else ""))
+        )  # fmt: skip
     waiting = waiting_for_a_case(user).count()
     if user.has_role("command", "community_staff"):
         cards.insert(1, Card(_("Waiting for a case"), waiting, reverse("control:to_open"),

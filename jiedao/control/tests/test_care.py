@@ -333,3 +333,21 @@ def test_the_person_asks_for_supplies_through_their_link(client: Any, cast: Any)
     assert ok.status_code == 200 and 'data-testid="supply-done"' in ok.content.decode()
     req = SupplyRequest.objects.get()
     assert req.by_self and req.urgent and req.work_item.priority == Priority.URGENT
+
+
+def test_the_dashboard_counts_check_ins_to_follow_up_and_open_requests(cast: Any) -> None:
+    from jiedao.control.own_sections import control_cards
+
+    case = active(cast, "secondary_contact")
+    actions.do_record_checkin(actor=None, case=case, temperature="38.2", at=timezone.localtime())
+    actions.do_request_supply(
+        actor=None, case=case, kind="medicine", detail="退烧药", urgent=True, by_self=True
+    )
+    cards = {str(c.title): c for c in control_cards(cast["doctor_a"])}
+    follow = cards["待跟进的健康监测"] if "待跟进的健康监测" in cards else cards["Check-ins to follow up"]
+    assert follow.value == 1 and follow.tone == "danger"
+    supplies = cards.get("物资与疏导需求") or cards["Supply requests"]
+    assert supplies.value == 1 and supplies.tone == "danger"
+    assert not any(
+        c.value for c in control_cards(cast["doctor_b"]) if "follow" in str(c.title) or "跟进" in str(c.title)
+    )
