@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiedao.control.choices import OPEN_STATUSES
-from jiedao.control.models import ControlCase, HealthCheck, SupplyRequest
+from jiedao.control.models import ControlCase, HealthCheck, SupplyRequest, Transfer
 from jiedao.core.errors import NotFound, Unauthenticated
 from jiedao.core.scoping import Scope, scope_q
 from jiedao.org.choices import Role
@@ -120,3 +120,23 @@ def attention_checkins(user: Any, hours: int = ATTENTION_HOURS) -> QuerySet[Heal
         .select_related("case__person", "case__community", "case__grid")
         .defer("case__community__geometry", "case__grid__geometry", "case__plan")
     )
+
+
+def transfers_visible_to(user: Any) -> QuerySet[Transfer]:
+    """Transfers in the user's area, for the roles that read cases (volunteers see none)."""
+    if not can(user, READ_ROLES):
+        return Transfer.objects.none()
+    return (
+        Transfer.objects.filter(scope_q(role_scope(user, READ_ROLES)))
+        .select_related("case__person", "case__household", "site", "community", "grid")
+        .defer("community__geometry", "grid__geometry")
+    )
+
+
+def access_transfer(user: Any, pk: Any) -> Transfer:
+    if not _authenticated(user):
+        raise Unauthenticated(_("Please sign in."))
+    try:
+        return transfers_visible_to(user).get(pk=pk)
+    except (Transfer.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Not found."))

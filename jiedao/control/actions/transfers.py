@@ -235,3 +235,13 @@ def is_late(transfer: Transfer, now: dt.datetime | None = None) -> bool:
     if transfer.status not in LATE_AFTER:
         return False
     return (now or timezone.now()) > transfer.last_step_at + LATE_AFTER[TransferStatus(transfer.status)]
+
+
+def do_export_transfers(*, actor: Any, queryset: Any, filters: dict[str, Any]) -> bytes:
+    """The transfer ledger, on record (who took which rows with which filters), like the case export."""
+    from jiedao.control.exports import transfers_xlsx
+
+    ledger = transfers_xlsx(queryset, timezone.now())
+    audit.record(actor=actor, action="control.export_transfers", object_type="control.transfer",
+                 changes={"filters": filters, "rows": ledger.rows})  # fmt: skip
+    return ledger.data
