@@ -129,6 +129,10 @@ def do_start_case(*, actor: Any, case: ControlCase, basis: str) -> ControlCase:
             raise Conflict(
                 _("Only a pending case can start (now: %(status)s).") % {"status": fresh.get_status_display()}
             )
+        from jiedao.control.choices import OPEN_TRANSFER_STATUSES
+
+        if fresh.transfers.filter(status__in=OPEN_TRANSFER_STATUSES).exists():
+            raise Conflict(_("This person is being transferred: the measure starts when the site confirms."))
         if teams.needs_team(fresh) and (gaps := teams.missing(fresh)):
             raise Conflict(
                 _("Home quarantine starts only with a full care team; still missing: %(slots)s.")

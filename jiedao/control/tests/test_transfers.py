@@ -70,10 +70,10 @@ def test_planning_books_a_place_and_a_full_or_closed_site_is_refused(cast: Any) 
     assert (first.community_id, first.grid_id) == (cast.community_a.pk, cast.grid_a1.pk)
     assert occupancy(site) == (0, 1)
     second = case_a1(cast)
-    with pytest.raises(Conflict, match="full"):
+    with pytest.raises(Conflict, match=r"1 / 1|1 of 1"):
         plan(second, site)
     closed = make_site("已关闭酒店", capacity=50, status=SiteStatus.CLOSED)
-    with pytest.raises(Conflict, match="not taking people"):
+    with pytest.raises(Conflict, match="已关闭酒店"):
         plan(second, closed)
     assert Transfer.objects.filter(case=second).count() == 0
     assert AuditEntry.objects.filter(action="control.plan_transfer", object_id=str(first.pk)).exists()
@@ -92,8 +92,9 @@ def test_one_open_transfer_per_case_and_only_for_a_pending_central_quarantine(ca
         actor=None, case=case_a1(cast), category="secondary_contact", basis="复核"
     )
     assert home.measure_type == "HOME_QUARANTINE"
-    with pytest.raises(Conflict, match="centralised quarantine"):
+    with pytest.raises(Conflict):
         plan(home, site)
+    assert not Transfer.objects.filter(case=home).exists()
 
 
 def test_bad_input_is_refused_on_its_field_and_writes_nothing(cast: Any) -> None:
@@ -123,7 +124,7 @@ def test_steps_go_in_order_and_a_step_twice_changes_nothing(cast: Any) -> None:
     t = actions.do_transfer_step(actor=cast["police_a"], transfer=t, step="picked_up")
     picked = t.picked_up_at
     assert t.status == TransferStatus.PICKED_UP and picked is not None
-    with pytest.raises(Conflict, match="recorded already"):
+    with pytest.raises(Conflict, match=r"\d\d-\d\d \d\d:\d\d"):  # says when it was recorded
         actions.do_transfer_step(actor=cast["grid_worker_a"], transfer=t, step="picked_up")
     t.refresh_from_db()
     assert t.picked_up_at == picked and t.status == TransferStatus.PICKED_UP
@@ -202,8 +203,9 @@ def test_a_sites_capacity_cannot_drop_below_the_people_it_holds_and_expects(cast
             actions.do_save_site(actor=cast["command"], name="新点", address="某路", capacity=bad)
     with pytest.raises(Forbidden):
         actions.do_save_site(actor=cast["community_staff_a"], name="新点", address="某路", capacity=3)
-    with pytest.raises(InvalidInput, match="name"):
+    with pytest.raises(InvalidInput) as same_name:
         actions.do_save_site(actor=cast["command"], name=site.name, address="某路", capacity=3)
+    assert same_name.value.field == "name"
 
 
 def test_a_step_not_taken_in_time_is_late(cast: Any) -> None:

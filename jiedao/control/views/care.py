@@ -71,8 +71,13 @@ def case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
         "extra_tests": extra,
         "positive": any(t.result == TestResult.POSITIVE for t in results.values()),
         "can_record_test": may_record,
-        "test_date_choices": [d for d in days if d <= today and d >= case.start_date]
-        or ([today] if may_record and case.start_date <= today <= case.end_date else []),
+        # Days that have come and still need a result (an invalid one is tested again).
+        "test_date_choices": [
+            d
+            for d in days
+            if case.start_date <= d <= today and (d not in results or results[d].result == TestResult.INVALID)
+        ]
+        or ([today] if not days and may_record and case.start_date <= today <= case.end_date else []),
         "result_choices": TestResult.choices,
         "supplies": list(case.supply_requests.select_related("assignee")),
         "can_request_supply": case.is_open and can_in_area(request.user, CHECKIN_ROLES, case),

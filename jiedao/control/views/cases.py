@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiedao.control import actions, checkins, teams
-from jiedao.control.choices import OPEN_STATUSES, CaseStatus
+from jiedao.control.choices import OPEN_STATUSES, OPEN_TRANSFER_STATUSES, CaseStatus
 from jiedao.control.exports import daily_counts
 from jiedao.control.filters import CASE_SORTS, CaseFilters
 from jiedao.control.forms import BasisForm, MeasureForm
@@ -130,7 +130,10 @@ def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
         "today": today,
         "day_no": case.day_of(today),
         "changes": list(case.changes.select_related("created_by")),
-        "can_start": manage and case.status == CaseStatus.PENDING,
+        # A case on its way to a site starts when the site confirms the hand-over, not by hand.
+        "can_start": manage
+        and case.status == CaseStatus.PENDING
+        and not case.transfers.filter(status__in=OPEN_TRANSFER_STATUSES).exists(),
         "checkins": list(case.checkins.select_related("created_by").order_by("-slot_at")[:60]),
         "chart": checkin_chart(case),
         "symptom_choices": list(checkins.SYMPTOMS.items()),
