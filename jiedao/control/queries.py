@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jiedao.control.choices import OPEN_STATUSES
+from jiedao.control.choices import OPEN_STATUSES, CaseStatus
 from jiedao.control.models import ControlCase, HealthCheck, SupplyRequest, Transfer
 from jiedao.core.errors import NotFound, Unauthenticated
 from jiedao.core.scoping import Scope, scope_q
@@ -77,6 +77,14 @@ def waiting_for_a_case(user: Any) -> QuerySet[KeyPerson]:
             measure_end__gte=timezone.localdate(),  # a measure already over needs no case
         )
         .exclude(Exists(open_case))
+        # A verification that already led to a case (since released) waits no more.
+        .exclude(
+            Exists(
+                ControlCase.objects.filter(
+                    key_person=OuterRef("pk"), created_at__gte=OuterRef("verified_at")
+                ).exclude(status=CaseStatus.CANCELLED)
+            )
+        )
         .select_related("person", "community", "grid")
         .defer("community__geometry", "grid__geometry")
     )

@@ -31,7 +31,7 @@ from jiedao.core import audit
 from jiedao.core.identity import mask_phone
 from jiedao.core.models import AuditEntry
 from jiedao.demo import data, geo
-from jiedao.demo.control import build_control
+from jiedao.demo.control import build_control, summary_lines
 from jiedao.demo.people import PeopleFactory
 from jiedao.demo.register import build_register
 from jiedao.demo.screening import build_screening
@@ -288,11 +288,8 @@ def print_logins(summary: dict) -> None:
             f"({counts.get('key_persons_to_verify', 0):,} to verify, {counts.get('key_persons_dispatch', 0):,} in the "
             f"dispatch queue, {counts.get('key_persons_verified', 0):,} verified)"
         )
-    if counts.get("control_cases"):
-        print(
-            f"Control: {counts['control_cases']:,} cases ({counts.get('control_active', 0):,} under the measure, "
-            f"{counts.get('control_pending', 0):,} pending), {counts.get('control_waiting', 0):,} waiting for a case"
-        )
+    for line in summary_lines(counts):
+        print(line)
     print()
     print(f"Sign in with password {summary['password']!r} as:")
     for login in summary["logins"]:

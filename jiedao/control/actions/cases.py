@@ -452,13 +452,14 @@ def live_link(token: str) -> CheckinLink:
     from jiedao.control import checkins
     from jiedao.core.errors import NotFound
 
-    link = (
-        CheckinLink.objects.select_related("case", "case__person")
-        .filter(token_index=checkins.token_index(token))
-        .first()
-        if token and len(token) < 100
-        else None
-    )
+    link = None
+    if token and len(token) < 100:  # the index is unique: get(), no ORDER BY
+        try:
+            link = CheckinLink.objects.select_related("case", "case__person").get(
+                token_index=checkins.token_index(token)
+            )
+        except CheckinLink.DoesNotExist:
+            link = None
     if link is None or not link.is_live() or not link.case.is_open:
         raise NotFound(_("This check-in link is not valid (any more). Ask your community for a new one."))
     return link

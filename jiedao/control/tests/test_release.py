@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from jiedao.control import actions
 from jiedao.control.choices import CaseStatus
@@ -87,3 +88,17 @@ def test_the_hourly_job_is_registered() -> None:
     from jiedao.control.jobs import advance_cases
 
     assert any(isinstance(t, advance_cases.task_class) for t in HUEY._registry.periodic_tasks)
+
+
+def test_a_released_person_does_not_wait_for_a_case_again(cast: Any) -> None:
+    from jiedao.control.queries import waiting_for_a_case
+    from jiedao.control.tests.helpers import end_today
+
+    case = end_today(active_case(cast))
+    pass_tests(case)
+    kp = case.key_person
+    assert not waiting_for_a_case(cast["command"]).filter(pk=kp.pk).exists()  # open case
+    actions.do_release_case(actor=cast["command"], case=case, basis="期满阴性")
+    kp.measure_end = timezone.localdate() + dt.timedelta(days=3)  # the classification's measure not over yet
+    kp.save(update_fields=["measure_end"])
+    assert not waiting_for_a_case(cast["command"]).filter(pk=kp.pk).exists()
