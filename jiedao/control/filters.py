@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ class CaseFilters:
     community: int | None = None
     grid: int | None = None
     past_end: bool = False
+    day: int | None = None  # day N of the measure (day 1 = the first day)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> CaseFilters:
@@ -37,6 +39,7 @@ class CaseFilters:
             community=_int(params.get("community")),
             grid=_int(params.get("grid")),
             past_end=str(params.get("past_end") or "") in ("1", "true", "on"),
+            day=day if (day := _int(params.get("day"))) and 1 <= day <= 400 else None,
         )
 
     def as_params(self) -> dict[str, Any]:
@@ -60,6 +63,9 @@ class CaseFilters:
             qs = qs.filter(grid_id=self.grid)
         if self.past_end:
             qs = qs.filter(status__in=OPEN_STATUSES, end_date__lt=timezone.localdate())
+        if self.day:
+            start = timezone.localdate() - dt.timedelta(days=self.day - 1)
+            qs = qs.filter(status__in=(CaseStatus.ACTIVE, CaseStatus.MONITORING), start_date=start)
         if self.q:
             qs = qs.filter(person_lookup_q(self.q))
         return qs

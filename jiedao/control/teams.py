@@ -30,6 +30,12 @@ def needs_team(case: Any) -> bool:
     return case.measure_type in HOME_MEASURES
 
 
+def home_phase_ahead(case: Any) -> bool:
+    """Whether any phase of the plan is at home (e.g. home monitoring after quarantine): the team must be
+    named before it begins."""
+    return any(p.get("type") in HOME_MEASURES for p in case.plan.get("phases", []))
+
+
 def candidates(case: Any, slot: str) -> QuerySet[User]:
     """Active people holding the slot's role where the case is: in its grid, its community, or the
     whole subdistrict."""

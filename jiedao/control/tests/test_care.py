@@ -351,3 +351,15 @@ def test_the_dashboard_counts_check_ins_to_follow_up_and_open_requests(cast: Any
     assert not any(
         c.value for c in control_cards(cast["doctor_b"]) if "follow" in str(c.title) or "跟进" in str(c.title)
     )
+
+
+def test_the_ledger_filters_by_day_of_the_measure(login: Any, cast: Any) -> None:
+    first_day = active(cast)
+    later = end_today(active(cast))
+    n = (timezone.localdate() - later.start_date).days + 1
+    client = login("command")
+    day1 = client.get(reverse("control:cases"), {"day": "1"}).content.decode()
+    assert first_day.person.name in day1 and later.person.name not in day1
+    dayn = client.get(reverse("control:cases"), {"day": str(n)}).content.decode()
+    assert later.person.name in dayn and first_day.person.name not in dayn
+    assert client.get(reverse("control:cases"), {"day": "abc"}).status_code == 200

@@ -75,3 +75,13 @@ def test_members_see_the_case_on_today_and_volunteers_no_health_data(login: Any,
     assert reverse("control:case", args=[case.pk]) in page
     # Not on the Today page of someone outside the team.
     assert 'data-testid="my-case"' not in login("grid_worker_a2").get(reverse("work:today")).content.decode()
+
+
+def test_a_quarantine_followed_by_home_monitoring_warns_about_a_missing_team(login: Any, cast: Any) -> None:
+    case = actions.do_open_case(actor=cast["command"], key_person=classified(cast))
+    assert case.measure_type == "CENTRAL_QUARANTINE" and teams.home_phase_ahead(case)
+    page = login("community_staff_a").get(reverse("control:case", args=[case.pk])).content.decode()
+    assert 'data-testid="team-missing"' in page
+    full_team(cast, case)
+    page = login("community_staff_a").get(reverse("control:case", args=[case.pk])).content.decode()
+    assert 'data-testid="team-missing"' not in page

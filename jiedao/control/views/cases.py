@@ -142,7 +142,9 @@ def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
         "link": live_link_of(request, case) if manage else None,
         "team": team_rows(case, manage),
         "needs_team": teams.needs_team(case),
-        "missing": [teams.slot_label(s) for s in teams.missing(case)] if teams.needs_team(case) else [],
+        "missing": [teams.slot_label(s) for s in teams.missing(case)]
+        if case.is_open and teams.home_phase_ahead(case)
+        else [],
         "release_blockers": actions.release_blockers(case, today) if manage and case.is_open else [],
         "can_release": manage and case.is_open and not actions.release_blockers(case, today),
         "can_change": manage and case.is_open,
