@@ -57,6 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     p_imp.add_argument("--community", required=True, help="community code")
     p_imp.add_argument("--commit", action="store_true", help="write the rows (default: dry run)")
 
+    p_bridge = sub.add_parser("mqtt-bridge", help="store door-sensor events from the MQTT broker (MQTT_URL)")
+    p_bridge.add_argument("--url", default="", help="broker URL (default: MQTT_URL)")
+    p_bridge.add_argument("--client-id", default="jiedao-bridge", help="MQTT client ID (one per bridge)")
+
+    p_sensors = sub.add_parser("sensors", help="door-sensor tools")
+    sensors_sub = p_sensors.add_subparsers(dest="sensors_cmd", required=True)
+    p_sim = sensors_sub.add_parser("simulate", help="publish realistic traffic for N sensors to the broker")
+    p_sim.add_argument("--url", default="", help="broker URL (default: MQTT_URL)")
+    p_sim.add_argument("--devices", type=int, default=50, help="how many sensors (registered ones first)")
+    p_sim.add_argument("--seconds", type=float, default=60.0, help="how long to run (0: until interrupted)")
+    p_sim.add_argument("--rate", type=float, default=1.0, help="speed-up of simulated time")
+    p_sim.add_argument("--seed", type=int, default=2022)
+
     p_manage = sub.add_parser("manage", help="run a Django management command")
     p_manage.add_argument("args", nargs=argparse.REMAINDER)
 
@@ -94,6 +107,18 @@ def main(argv: list[str] | None = None) -> int:
         from jiedao.registry.importer import import_file_cli
 
         return import_file_cli(args.file, community_code=args.community, commit=args.commit)
+    if args.cmd == "mqtt-bridge":
+        import logging
+
+        from jiedao.sensors.bridge import Bridge
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        Bridge(args.url or None, client_id=args.client_id).run_forever()
+        return 0
+    if args.cmd == "sensors":
+        from jiedao.sensors.simulate import simulate_cli
+
+        return simulate_cli(args)
     if args.cmd == "manage":
         from django.core.management import execute_from_command_line
 

@@ -61,12 +61,14 @@ def _register_routers() -> None:
     from jiedao.places.api import router as places_router
     from jiedao.registry.api import router as registry_router
     from jiedao.screening.api import router as screening_router
+    from jiedao.sensors.api import router as sensors_router
     from jiedao.work.api import router as work_router
 
     api.add_router("/registry/", registry_router)
     api.add_router("/places/", places_router)
     api.add_router("/work/", work_router)
     api.add_router("/screening/", screening_router)
+    api.add_router("/sensors/", sensors_router)
 
 
 _register_routers()

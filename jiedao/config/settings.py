@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "jiedao.protocols",
     "jiedao.screening",
     "jiedao.control",
+    "jiedao.sensors",
     "jiedao.demo",
 ]
 
@@ -239,6 +240,14 @@ WORK_ESCALATE_AFTER_MINUTES = _env_int(
 
 # The slots of a home case's five-for-one care team (五包一), as org roles, comma-separated.
 _CARE_TEAM_ROLES = {"command", "community_staff", "grid_worker", "doctor", "police", "volunteer", "inspector"}
+# Door sensors: a sensor on a door that says nothing for this long raises an alert; an alert nobody
+# acknowledges within SENSOR_ACK_MINUTES escalates; events older than this many hours are refused.
+SENSOR_SILENT_AFTER_MINUTES = _env_int("JIEDAO_SENSOR_SILENT_AFTER_MINUTES", 30, minimum=2, maximum=24 * 60)
+SENSOR_ACK_MINUTES = _env_int("JIEDAO_SENSOR_ACK_MINUTES", 5, minimum=1, maximum=24 * 60)
+SENSOR_MAX_EVENT_AGE_HOURS = _env_int("JIEDAO_SENSOR_MAX_EVENT_AGE_HOURS", 72, minimum=1, maximum=30 * 24)
+# The bridge drops (and logs) a device's events beyond this many per second: a flood, not a door.
+SENSOR_MAX_EVENTS_PER_SECOND = _env_int("JIEDAO_SENSOR_MAX_EVENTS_PER_SECOND", 20, minimum=1, maximum=10000)
+
 CONTROL_CARE_TEAM = [
     r.strip()
     for r in os.environ.get(

@@ -19,6 +19,7 @@ urlpatterns = [
     path("screening/", include("jiedao.screening.urls")),
     path("control/", include("jiedao.control.urls")),
     path("c/", include("jiedao.control.checkin_urls")),
+    path("sensors/", include("jiedao.sensors.urls")),
 ]
 handler404 = "jiedao.core.views.not_found"
 handler500 = "jiedao.core.views.server_error"

@@ -73,7 +73,9 @@ def _end_attached(actor: Any, case: ControlCase, why: str) -> dict[str, int]:
         status=SupplyStatus.CLOSED, outcome=why[:300], updated_at=now
     )
     ended = {"links": links, "work_items": items_n, "transfers": transfers, "supply_requests": supplies}
-    # Door-sensor bindings end here too once the sensors module binds devices to cases.
+    from jiedao.control.hooks import run_end_hooks
+
+    ended.update(run_end_hooks(actor, case, why))  # e.g. door sensors come off
     return {k: v for k, v in ended.items() if v}
 
 

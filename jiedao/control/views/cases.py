@@ -20,6 +20,7 @@ from jiedao.control.choices import OPEN_STATUSES, OPEN_TRANSFER_STATUSES, CaseSt
 from jiedao.control.exports import daily_counts
 from jiedao.control.filters import CASE_SORTS, CaseFilters
 from jiedao.control.forms import BasisForm, MeasureForm
+from jiedao.control.hooks import render_case_cards
 from jiedao.control.plans import calendar
 from jiedao.control.queries import (
     ATTENTION_ROLES,
@@ -149,6 +150,7 @@ def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:
         "can_release": manage and case.is_open and not actions.release_blockers(case, today),
         "can_change": manage and case.is_open,
         "basis_form": BasisForm(),
+        "more_cards": render_case_cards(request, case),
         **transfers.case_context(request, case),
         **care.case_context(request, case),
     }
