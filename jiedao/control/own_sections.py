@@ -99,3 +99,6 @@ def register() -> None:
     from jiedao.work.sections import register_today_section
 
     register_today_section("control.my_cases", gettext_lazy("People in my care"), 5, render_my_cases)
+    from jiedao.work.sections import register_subject_driven
+
+    register_subject_driven("control.supply")  # delivered or held on the request's page

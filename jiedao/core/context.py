@@ -57,6 +57,13 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
         "basket",
         {"command", "community_staff", "grid_worker", "doctor", "volunteer", "auditor"},
     ),
+    (
+        "sensors:alerts",
+        _("Door alerts"),
+        "door",
+        {"command", "community_staff", "grid_worker", "doctor", "police", "auditor"},
+    ),
+    ("sensors:devices", _("Door sensors"), "device-mobile", {"command", "community_staff", "auditor"}),
     ("screening:lists", _("Pushed lists"), "list-details", {"command", "auditor"}),
     ("registry:import", _("Import"), "file-import", {"command", "community_staff"}),
     ("org:staff", _("Staff"), "user-cog", {"command", "community_staff"}),
@@ -68,7 +75,14 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
 
 
 # Rarely used office pages sit in a "More" menu so the bar fits one line on a laptop.
-ADMIN_ITEMS = {"org:working_groups", "org:api_keys", "core:audit", "protocols:list", "screening:lists"}
+ADMIN_ITEMS = {
+    "org:working_groups",
+    "org:api_keys",
+    "core:audit",
+    "protocols:list",
+    "screening:lists",
+    "sensors:devices",
+}
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:

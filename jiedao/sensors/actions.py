@@ -301,26 +301,25 @@ def do_ingest_events(events: Iterable[EventIn], source: str, now: dt.datetime | 
 
 
 def _update_health(devices: dict[str, DoorSensor], events: Iterable[SensorEvent]) -> None:
-    latest: dict[int, SensorEvent] = {}
-    for ev in events:
-        if ev.device_id not in latest or (ev.occurred_at, ev.seq) > (
-            latest[ev.device_id].occurred_at,
-            latest[ev.device_id].seq,
-        ):
-            latest[ev.device_id] = ev
+    """Each device's last-seen time and door state from its latest event, battery and signal from the
+    latest event that carries them; an old event arriving late changes nothing."""
     by_pk = {d.pk: d for d in devices.values()}
-    for pk, ev in latest.items():
-        device = by_pk[pk]
+    changes: dict[int, dict[str, Any]] = {}
+    for ev in sorted(events, key=lambda e: (e.occurred_at, e.seq)):
+        device = by_pk[ev.device_id]
         if device.last_seen_at is not None and ev.occurred_at <= device.last_seen_at:
-            continue  # an old event arriving late says nothing about now
-        changes: dict[str, Any] = {"last_seen_at": ev.occurred_at, "last_seq": max(device.last_seq, ev.seq)}
+            continue
+        c = changes.setdefault(ev.device_id, {"last_seq": device.last_seq})
+        c["last_seen_at"] = ev.occurred_at
+        c["last_seq"] = max(c["last_seq"], ev.seq)
         if ev.battery is not None:
-            changes["battery"] = ev.battery
+            c["battery"] = ev.battery
         if ev.signal is not None:
-            changes["signal"] = ev.signal
+            c["signal"] = ev.signal
         if ev.kind in (EventKind.DOOR_OPEN, EventKind.DOOR_CLOSE):
-            changes["door_open"] = ev.kind == EventKind.DOOR_OPEN
-        DoorSensor.objects.filter(pk=pk).update(**changes)
+            c["door_open"] = ev.kind == EventKind.DOOR_OPEN
+    for pk, c in changes.items():
+        DoorSensor.objects.filter(pk=pk).update(**c)
 
 
 def _apply_rules(ev: SensorEvent, binding: Binding | None, now: dt.datetime) -> SensorAlert | None:

@@ -10,6 +10,8 @@ ACTION_LABELS = {
     "sensors.check_alert": _("Door alert checked"),
     "sensors.close_alert": _("Door alert closed"),
     "sensors.raise_alert": _("Door alert raised"),
+    "sensors.export_devices": _("Door sensors exported"),
+    "sensors.export_alerts": _("Door alerts exported"),
 }
 
 

@@ -38,7 +38,7 @@ OPEN_ALERT_STATUSES = (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED, AlertStatus.CH
 
 
 class CheckMethod(models.TextChoices):
-    PHONE = "phone", _("By phone")
+    PHONE = "phone", _("Phone call")
     ON_SITE = "on_site", _("On site")
 
 

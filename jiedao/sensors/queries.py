@@ -53,6 +53,15 @@ def bindings_visible_to(user: Any) -> QuerySet[Binding]:
     )
 
 
+def access_binding(user: Any, pk: Any) -> Binding:
+    if not _authenticated(user):
+        raise Unauthenticated(_("Please sign in."))
+    try:
+        return bindings_visible_to(user).get(pk=pk)
+    except (Binding.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Not found."))
+
+
 def alerts_visible_to(user: Any) -> QuerySet[SensorAlert]:
     if not can(user, READ_ROLES):
         return SensorAlert.objects.none()

@@ -69,5 +69,12 @@ class WorkItem(BaseModel):
         return self.status in OPEN_STATUSES
 
     @property
+    def handled_on_subject(self) -> bool:
+        """Finished on its subject's page, not with "Done" (see `sections.register_subject_driven`)."""
+        from jiedao.work.sections import is_subject_driven
+
+        return bool(self.subject_url) and is_subject_driven(self.kind)
+
+    @property
     def is_overdue(self) -> bool:
         return self.is_open and self.due_at < timezone.now()

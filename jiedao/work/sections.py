@@ -43,3 +43,17 @@ def unregister_today_section(key: str) -> None:
 
 def today_sections() -> list[TodaySection]:
     return sorted(_sections.values(), key=lambda s: (s.order, s.key))
+
+
+# Kinds of work item that are finished on their subject's page (a door alert is checked and closed on the
+# alert page, a supply request delivered on its own page): their cards send the user there instead of
+# offering "Done", which would leave the subject itself open.
+_subject_driven: set[str] = set()
+
+
+def register_subject_driven(*kinds: str) -> None:
+    _subject_driven.update(kinds)
+
+
+def is_subject_driven(kind: str) -> bool:
+    return kind in _subject_driven
