@@ -179,7 +179,8 @@ def test_date_that_does_not_exist(cast):
 
 def test_excel_scientific_notation_in_a_number_cell_and_as_text(cast):
     numeric = row(1)
-    numeric[2] = float(resident_id())  # typed into a General cell: Excel keeps 15 digits
+    digits = next(n for n in iter(resident_id, None) if n[-1] != "X")  # a number cell holds no X
+    numeric[2] = float(digits)  # typed into a General cell: Excel keeps 15 digits
     plan = check(cast, xlsx([HEADER, numeric]))
     [err] = plan.errors
     assert err.column == "公民身份号码" and "科学计数法" in err.message and "E+17" in err.message
