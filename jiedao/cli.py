@@ -43,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--seed", type=int, default=2022)
     p_demo.add_argument("--host", default="127.0.0.1")
     p_demo.add_argument("--port", type=int, default=8000)
+    p_demo.add_argument(
+        "--no-sensors",
+        action="store_true",
+        help="without live door-sensor traffic (in-process broker and simulator)",
+    )
 
     p_serve = sub.add_parser("serve", help="run the production web server (waitress)")
     p_serve.add_argument("--host", default=os.environ.get("JIEDAO_HOST", "127.0.0.1"))
@@ -85,10 +90,24 @@ def main(argv: list[str] | None = None) -> int:
         summary = build_demo(scale=args.scale, seed=args.seed, progress=True)
         print_logins(summary)
         if not args.build_only:
+            from django.conf import settings
             from django.core.management import call_command
 
             call_command("collectstatic", interactive=False, verbosity=0)
-            _serve(args.host, args.port, 8)
+            live = None
+            if not settings.MQTT_URL and not args.no_sensors:
+                from jiedao.sensors.embedded import start_live_sensors
+
+                try:
+                    live = start_live_sensors(seed=args.seed)
+                    print(f"Live door sensors: {live.describe()}", flush=True)
+                except OSError as exc:  # the in-process broker could not listen: serve without it
+                    print(f"Live door sensors are off: {exc}", flush=True)
+            try:
+                _serve(args.host, args.port, 8)
+            finally:
+                if live is not None:
+                    live.stop()
         return 0
     if args.cmd == "serve":
         from django.core.management import call_command

@@ -35,6 +35,8 @@ from jiedao.demo.control import build_control, summary_lines
 from jiedao.demo.people import PeopleFactory
 from jiedao.demo.register import build_register
 from jiedao.demo.screening import build_screening
+from jiedao.demo.sensors import build_sensors
+from jiedao.demo.sensors import summary_lines as sensor_lines
 from jiedao.demo.staffing import build_staff, build_work, planned_usernames
 from jiedao.demo.state import BuildState
 from jiedao.demo.venues import GridUnit, VenuePlanner
@@ -242,6 +244,7 @@ def build_demo(
         build_work(state)
         build_screening(state)
         build_control(state)
+        build_sensors(state)
         summary = _summary(state, time.perf_counter() - started)
         audit.record(actor=None, action="demo.build_done", obj=state.subdistrict, changes=summary)
     # The demo password is printed for everyone to use, but it has no place in the audit log.
@@ -289,6 +292,8 @@ def print_logins(summary: dict) -> None:
             f"dispatch queue, {counts.get('key_persons_verified', 0):,} verified)"
         )
     for line in summary_lines(counts):
+        print(line)
+    for line in sensor_lines(counts):
         print(line)
     print()
     print(f"Sign in with password {summary['password']!r} as:")

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -196,8 +196,8 @@ AROUND = dt.timedelta(minutes=30)
 
 
 def is_allowed(binding: Binding, at: dt.datetime) -> bool:
-    """A window covers `at`: one granted or recorded for the binding, home sampling done for the case
-    within half an hour of it, or a supply delivered to the case within half an hour of it."""
+    """A window covers `at`: one granted or recorded for the binding, or within half an hour of it a
+    supply delivered to the case, a sample taken (its sampling time) or a home-sampling visit started."""
     if binding.windows.filter(starts_at__lte=at, ends_at__gte=at).exists():
         return True
     if binding.case_id is None:
@@ -214,9 +214,10 @@ def is_allowed(binding: Binding, at: dt.datetime) -> bool:
         case_id=binding.case_id, sampled_at__range=(near["gte"], near["lte"])
     ).exists():
         return True
+    # The sampler pressed Start at the door (a result entered later says nothing about the door).
     return WorkItem.objects.filter(
         kind="control.home_sampling", subject_type="control.controlcase", subject_id=str(binding.case_id),
-        done_at__range=(near["gte"], near["lte"]),
+        started_at__range=(near["gte"], near["lte"]),
     ).exists()  # fmt: skip
 
 
@@ -307,7 +308,10 @@ def _update_health(devices: dict[str, DoorSensor], events: Iterable[SensorEvent]
     changes: dict[int, dict[str, Any]] = {}
     for ev in sorted(events, key=lambda e: (e.occurred_at, e.seq)):
         device = by_pk[ev.device_id]
-        if device.last_seen_at is not None and ev.occurred_at <= device.last_seen_at:
+        if device.last_seen_at is not None and (ev.occurred_at, ev.seq) <= (
+            device.last_seen_at,
+            device.last_seq,
+        ):
             continue
         c = changes.setdefault(ev.device_id, {"last_seq": device.last_seq})
         c["last_seen_at"] = ev.occurred_at
@@ -388,7 +392,13 @@ def do_flag_silent_sensors(now: dt.datetime | None = None) -> list[SensorAlert]:
     for binding in (
         Binding.objects.filter(ends_at__isnull=True, starts_at__lt=cutoff)
         .filter(Q(device__last_seen_at__lt=cutoff) | Q(device__last_seen_at__isnull=True))
-        .exclude(alerts__kind=AlertKind.OFFLINE, alerts__status__in=OPEN_ALERT_STATUSES)
+        .exclude(
+            Exists(
+                SensorAlert.objects.filter(
+                    binding=OuterRef("pk"), kind=AlertKind.OFFLINE, status__in=OPEN_ALERT_STATUSES
+                )
+            )
+        )
         .select_related("device", "case__person", "community", "grid")
     ):
         with transaction.atomic():

@@ -11,7 +11,6 @@ import queue
 import threading
 import time
 import urllib.parse
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,19 +50,23 @@ def parse_url(url: str) -> dict[str, Any]:
 
 
 class FloodGuard:
-    """At most `per_second` events a device in any one-second window; the rest are dropped."""
+    """At most `per_second` events a device within any one second of the device's own clock (the events'
+    `at`); the rest are dropped. Counted by the time the events say they happened, not by when they
+    arrive: a backlog the broker delivers in one burst after an outage is not a flood."""
 
     def __init__(self, per_second: int) -> None:
         self.per_second = per_second
-        self.seen: dict[str, deque[float]] = defaultdict(deque)
+        self.seen: dict[tuple[str, int], int] = {}
 
-    def allow(self, device_id: str, now: float) -> bool:
-        window = self.seen[device_id]
-        while window and now - window[0] >= 1.0:
-            window.popleft()
-        if len(window) >= self.per_second:
+    def allow(self, device_id: str, at: float) -> bool:
+        key = (device_id, int(at))
+        n = self.seen.get(key, 0)
+        if n >= self.per_second:
             return False
-        window.append(now)
+        self.seen[key] = n + 1
+        if len(self.seen) > 100_000:  # forget all but the last ten minutes
+            newest = max(second for _d, second in self.seen)
+            self.seen = {k: v for k, v in self.seen.items() if k[1] > newest - 600}
         return True
 
 
@@ -130,17 +133,18 @@ class Bridge:
     # -- the writer thread ------------------------------------------------------------------------
 
     def _take_batch(self) -> list[Any]:
-        batch: list[Any] = []
-        deadline = time.monotonic() + self.flush_seconds
+        """Wait up to `flush_seconds` for the first message, then take what is already there (up to
+        `max_batch`) without waiting for more: the broker sends only so many unacknowledged messages
+        (Mosquitto: 20), so waiting for a full batch would only add latency."""
+        try:
+            batch = [self.inbox.get(timeout=self.flush_seconds)]
+        except queue.Empty:
+            return []
         while len(batch) < self.max_batch:
-            timeout = deadline - time.monotonic()
-            if timeout <= 0 and batch:
-                break
             try:
-                batch.append(self.inbox.get(timeout=max(timeout, 0.05)))
+                batch.append(self.inbox.get_nowait())
             except queue.Empty:
-                if batch or self.stop_event.is_set():
-                    break
+                break
         return batch
 
     def process(self, batch: list[Any]) -> None:
@@ -149,7 +153,6 @@ class Bridge:
         from jiedao.sensors.actions import do_ingest_events
 
         parsed = []
-        now = time.monotonic()
         for msg in batch:
             self.stats.messages += 1
             try:
@@ -159,7 +162,7 @@ class Bridge:
                 log.warning("dropped a message on %s: %s", str(msg.topic)[:100], exc)
                 continue
             for item in items:
-                if self.guard.allow(item.device_id, now):
+                if self.guard.allow(item.device_id, item.occurred_at.timestamp()):
                     parsed.append(item)
                 else:
                     self.stats.rejected += 1
