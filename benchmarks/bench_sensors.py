@@ -23,7 +23,7 @@ own process with paho (QoS 1, 20 in flight, like `mosquitto_pub`).
    the bridge as written, and with the batching change proposed in the report (take what is in the
    inbox without waiting `flush_seconds` for a full batch: with 20 messages in flight, a batch can
    never fill, so each one waits the whole 0.1 s).
-3. **Alert latency**, per database, with the bridge as written and with the change: while every sensor
+3. **SensorAlert latency**, per database, with the bridge as written and with the change: while every sensor
    sends a heartbeat every `--heartbeat` seconds (default 60: 83 a second for 5,000), `--alerts`
    openings (default 300, `--door-rate` a second, default 10; after 10 not counted, to warm up) each from
    a different sensor, outside any allowed time; latency = the alert row's `raised_at` (set when the row is written, in the bridge's

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from jiedao.core import audit
 from jiedao.core.ledger import Column, Ledger, write_xlsx
-from jiedao.sensors.models import Alert, Binding, Device
+from jiedao.sensors.models import Binding, DoorSensor, SensorAlert
 
 EXPORT_MAX_ROWS = 100_000
 CHUNK = 1000
@@ -30,7 +30,7 @@ def _chunks(qs: QuerySet[Any]) -> Iterator[list[Any]]:
 
 
 def devices_xlsx(
-    *, actor: Any, queryset: QuerySet[Device], bindings: QuerySet[Binding], filters: dict[str, Any]
+    *, actor: Any, queryset: QuerySet[DoorSensor], bindings: QuerySet[Binding], filters: dict[str, Any]
 ) -> Ledger:
     """The devices with their health and, where the user may see it, the door each one is on."""
     columns = [
@@ -59,7 +59,7 @@ def devices_xlsx(
     return ledger
 
 
-def alerts_xlsx(*, actor: Any, queryset: QuerySet[Alert], filters: dict[str, Any]) -> Ledger:
+def alerts_xlsx(*, actor: Any, queryset: QuerySet[SensorAlert], filters: dict[str, Any]) -> Ledger:
     """The door alerts, each with how it was followed up."""
     columns = [
         Column(_("Raised"), 16), Column(_("Kind"), 18), Column(_("Status"), 10), Column(_("Person"), 12),

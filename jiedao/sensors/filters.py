@@ -13,7 +13,7 @@ from django.utils import timezone
 from jiedao.registry.filters import _int
 from jiedao.sensors.actions import LOW_BATTERY, silent_after
 from jiedao.sensors.choices import OPEN_ALERT_STATUSES, AlertKind, AlertStatus, DeviceStatus
-from jiedao.sensors.models import Alert, Device
+from jiedao.sensors.models import DoorSensor, SensorAlert
 
 DEVICE_SORTS = {
     "device": "device_id",
@@ -59,7 +59,7 @@ class DeviceFilters:
     def as_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in ("", False)}
 
-    def apply(self, qs: QuerySet[Device], now: dt.datetime | None = None) -> QuerySet[Device]:
+    def apply(self, qs: QuerySet[DoorSensor], now: dt.datetime | None = None) -> QuerySet[DoorSensor]:
         if self.status:
             qs = qs.filter(status=self.status)
         if self.silent:
@@ -90,7 +90,7 @@ class AlertFilters:
     def as_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
 
-    def apply(self, qs: QuerySet[Alert]) -> QuerySet[Alert]:
+    def apply(self, qs: QuerySet[SensorAlert]) -> QuerySet[SensorAlert]:
         if self.status == "open":
             qs = qs.filter(status__in=OPEN_ALERT_STATUSES)
         elif self.status:
@@ -102,7 +102,7 @@ class AlertFilters:
         return qs
 
 
-def live_order(qs: QuerySet[Alert]) -> QuerySet[Alert]:
+def live_order(qs: QuerySet[SensorAlert]) -> QuerySet[SensorAlert]:
     """Open alerts first, then the closed ones; newest first in each."""
     rank = Case(
         When(status__in=OPEN_ALERT_STATUSES, then=Value(0)), default=Value(1), output_field=IntegerField()

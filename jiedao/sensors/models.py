@@ -212,9 +212,3 @@ class WebhookReceipt(models.Model):
 
     def __str__(self) -> str:
         return self.signature[:12]
-
-
-# Transitional names while the pages are written (removed before the sensors work lands).
-Device = DoorSensor
-DeviceEvent = SensorEvent
-Alert = SensorAlert

@@ -14,22 +14,22 @@ from jiedao.control.queries import role_scope
 from jiedao.core.scoping import scope_q
 from jiedao.org.choices import Role
 from jiedao.sensors.choices import OPEN_ALERT_STATUSES
-from jiedao.sensors.models import Alert
+from jiedao.sensors.models import SensorAlert
 from jiedao.sensors.queries import READ_ROLES, alerts_visible_to, can
 
 SHOWN = 20
 
 
-def my_open_alerts(user: Any) -> QuerySet[Alert]:
+def my_open_alerts(user: Any) -> QuerySet[SensorAlert]:
     """Open alerts the user may read and watches: in the grid they work as grid worker, or of a case
     whose care team names them. (A volunteer on a team reads no alerts: they stay off their Today.)"""
     if not can(user, READ_ROLES):
-        return Alert.objects.none()
+        return SensorAlert.objects.none()
     mine = Q(case__team__user=user)
     grid = role_scope(user, (Role.GRID_WORKER,))
     if not grid.empty:
         mine |= scope_q(grid)
-    ids = Alert.objects.filter(mine, status__in=OPEN_ALERT_STATUSES).values("pk")
+    ids = SensorAlert.objects.filter(mine, status__in=OPEN_ALERT_STATUSES).values("pk")
     return alerts_visible_to(user).filter(pk__in=ids)
 
 

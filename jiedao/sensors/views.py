@@ -42,7 +42,7 @@ from jiedao.sensors.filters import (
     silent_q,
 )
 from jiedao.sensors.forms import DeviceForm, WindowForm
-from jiedao.sensors.models import Alert, Binding, Device, DeviceEvent
+from jiedao.sensors.models import Binding, DoorSensor, SensorAlert, SensorEvent
 from jiedao.sensors.queries import (
     HANDLE_ROLES,
     MANAGE_ROLES,
@@ -64,7 +64,7 @@ CASE_EVENTS = 50  # door events on the case card
 DEVICE_EVENTS = 100  # events on the device page
 
 
-def health(device: Device, now: dt.datetime | None = None) -> dict[str, Any]:
+def health(device: DoorSensor, now: dt.datetime | None = None) -> dict[str, Any]:
     """What the lists colour: silent (on a door for a while and quiet as long: `filters.silent_q`), a low
     battery."""
     cutoff = (now or timezone.now()) - actions.silent_after()
@@ -75,17 +75,17 @@ def health(device: Device, now: dt.datetime | None = None) -> dict[str, Any]:
     }
 
 
-def _alert_of(event: DeviceEvent) -> Alert | None:
+def _alert_of(event: SensorEvent) -> SensorAlert | None:
     try:
         return event.alert
-    except Alert.DoesNotExist:
+    except SensorAlert.DoesNotExist:
         return None
 
 
 # ---- devices -------------------------------------------------------------------------------------
 
 
-def _devices(request: HttpRequest, filters: DeviceFilters) -> QuerySet[Device]:
+def _devices(request: HttpRequest, filters: DeviceFilters) -> QuerySet[DoorSensor]:
     """The filtered devices, each with the open binding the user may see (`open_bindings`): a device on
     a door in another community shows as "on a door elsewhere", never whose door."""
     visible = bindings_visible_to(request.user).filter(ends_at__isnull=True)
@@ -159,7 +159,7 @@ def device(request: HttpRequest, pk: int) -> HttpResponse:
     bindings = list(visible.annotate(alerts_n=Count("alerts")).order_by("-starts_at", "-pk")[:50])
     elsewhere = Binding.objects.filter(device=d).exclude(pk__in=visible.values("pk")).count()
     events = list(
-        DeviceEvent.objects.filter(device=d)
+        SensorEvent.objects.filter(device=d)
         .filter(Q(binding__isnull=True) | Q(binding__in=visible.values("pk")))
         .select_related("alert")
         .order_by("-occurred_at", "-id")[:DEVICE_EVENTS]
@@ -184,7 +184,7 @@ def day_counts(case: Any) -> list[dict[str, Any]]:
     """Per local day, newest first: the door openings, closings, tampers and heartbeats of the case's
     bindings, and how many of them raised an alert. One statement."""
     rows = (
-        DeviceEvent.objects.filter(binding__case_id=case.pk)
+        SensorEvent.objects.filter(binding__case_id=case.pk)
         .annotate(day=TruncDate("occurred_at"))
         .values("day")
         .annotate(
@@ -238,14 +238,16 @@ def case_card(request: HttpRequest, case: Any) -> str | None:
         context["windows"] = list(current.windows.order_by("-starts_at", "-pk")[:20])
     if bindings:
         events = list(
-            DeviceEvent.objects.filter(binding__case_id=case.pk, kind__in=DOOR_KINDS)
+            SensorEvent.objects.filter(binding__case_id=case.pk, kind__in=DOOR_KINDS)
             .select_related("alert")
             .order_by("-occurred_at", "-id")[:CASE_EVENTS]
         )
         context["events"] = [(ev, _alert_of(ev)) for ev in events]
         context["days"] = day_counts(case)
         context["alerts"] = list(
-            Alert.objects.filter(case_id=case.pk).select_related("device").order_by("-raised_at", "-pk")[:20]
+            SensorAlert.objects.filter(case_id=case.pk)
+            .select_related("device")
+            .order_by("-raised_at", "-pk")[:20]
         )
     return render_to_string("sensors/_case_card.html", context, request=request)
 
@@ -321,7 +323,7 @@ def grant(request: HttpRequest, pk: int) -> HttpResponse:
 # ---- alerts --------------------------------------------------------------------------------------
 
 
-def _alerts_sorted(request: HttpRequest, qs: QuerySet[Alert]) -> tuple[QuerySet[Alert], str]:
+def _alerts_sorted(request: HttpRequest, qs: QuerySet[SensorAlert]) -> tuple[QuerySet[SensorAlert], str]:
     """In a chosen column's order, or the live order (open first, newest first) by default."""
     sort = str(request.GET.get("sort") or LIVE)
     if sort.lstrip("-") in ALERT_SORTS:
@@ -329,7 +331,7 @@ def _alerts_sorted(request: HttpRequest, qs: QuerySet[Alert]) -> tuple[QuerySet[
     return live_order(qs), LIVE
 
 
-def _alert_listing(request: HttpRequest, qs: QuerySet[Alert]) -> Listing:
+def _alert_listing(request: HttpRequest, qs: QuerySet[SensorAlert]) -> Listing:
     qs, sort = _alerts_sorted(request, qs)
     try:
         per_page = int(request.GET.get("per_page", PER_PAGE_CHOICES[0]))
@@ -376,7 +378,7 @@ def alerts_export(request: HttpRequest) -> HttpResponse:
     return xlsx_response(stamped("door-alerts"), ledger.data)
 
 
-def steps_of(alert: Alert) -> list[dict[str, Any]]:
+def steps_of(alert: SensorAlert) -> list[dict[str, Any]]:
     """The alert's way to the end: raised, acknowledged, checked, closed (each with when and who)."""
     checked_extra = ""
     if alert.checked_at:
@@ -411,7 +413,7 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
     escalated = a.work_item.escalated_at if a.work_item else None
     around = a.occurred_at - dt.timedelta(hours=6)
     events = list(
-        DeviceEvent.objects.filter(binding_id=a.binding_id, kind__in=DOOR_KINDS, occurred_at__gte=around)
+        SensorEvent.objects.filter(binding_id=a.binding_id, kind__in=DOOR_KINDS, occurred_at__gte=around)
         .select_related("alert")
         .order_by("-occurred_at", "-id")[:20]
     )

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from jiedao.sensors.actions import do_ingest_events, do_register_device
 from jiedao.sensors.choices import AlertStatus, DeviceStatus
 from jiedao.sensors.events import EventIn
-from jiedao.sensors.models import Alert, Binding, Device
+from jiedao.sensors.models import Binding, DoorSensor, SensorAlert
 from jiedao.sensors.tests.access import home_case_a1
 
 from .helpers import StaysOnPage
@@ -37,7 +37,7 @@ def test_a_sensor_goes_on_the_door_and_the_grid_worker_follows_its_alert_up(
     page.fill("#id_model", "AJ-200")
     web.screenshot("sensors-device-add")
     page.click("[data-testid=submit]")
-    secret = Device.objects.get(device_id="HY-DS-0008").secret
+    secret = DoorSensor.objects.get(device_id="HY-DS-0008").secret
     expect(page.locator("[data-testid=device-secret]")).to_have_text(secret)
     web.screenshot("sensors-device-secret")
 
@@ -48,7 +48,7 @@ def test_a_sensor_goes_on_the_door_and_the_grid_worker_follows_its_alert_up(
     card.locator("[data-testid=sensor-bind]").click()
     expect(card.locator("[data-testid=sensor-device]")).to_have_text("HY-DS-0007")
     binding = Binding.objects.get(case=case)
-    assert Device.objects.get(device_id="HY-DS-0007").status == DeviceStatus.BOUND
+    assert DoorSensor.objects.get(device_id="HY-DS-0007").status == DeviceStatus.BOUND
     page.evaluate("window.scrollTo(0, 0)")  # the redirect jumps to the card; shoot the page from the top
     web.screenshot("sensors-case-card")
     web.goto("/sensors/")
@@ -104,7 +104,7 @@ def test_a_sensor_goes_on_the_door_and_the_grid_worker_follows_its_alert_up(
     expect(page.locator("[data-testid=alert-closed]")).to_be_visible()
     expect(page.locator("[data-testid=step-closed]")).to_have_attribute("data-done", "1")
     web.screenshot("sensors-alert-closed")
-    done = Alert.objects.get(pk=alert.pk)
+    done = SensorAlert.objects.get(pk=alert.pk)
     assert done.status == AlertStatus.CLOSED and done.check_method == "phone"
     assert done.acknowledged_by == cast["grid_worker_a"] and "下楼取快递" in done.outcome
 

@@ -18,7 +18,7 @@ from jiedao.core.models import AuditEntry
 from jiedao.sensors.actions import do_acknowledge_alert, do_ingest_events, do_register_device
 from jiedao.sensors.choices import AlertStatus, DeviceStatus
 from jiedao.sensors.events import EventIn
-from jiedao.sensors.models import Alert, AllowedWindow, Binding, Device
+from jiedao.sensors.models import AllowedWindow, Binding, DoorSensor, SensorAlert
 from jiedao.sensors.tests.access import alert_a1, bound_a1, door_opened, home_case_a1, new_device
 from jiedao.work.choices import WorkStatus
 
@@ -120,7 +120,7 @@ def test_registering_a_device_shows_its_secret_once(login: Any, cast: Any, engli
         reverse("sensors:device_add"), {"device_id": "DS-0001", "vendor": "安居门磁", "model": "M2"}
     )
     assert resp.status_code == 200 and resp["Cache-Control"] == "no-store"
-    device = Device.objects.get(device_id="DS-0001")
+    device = DoorSensor.objects.get(device_id="DS-0001")
     assert device.status == DeviceStatus.IN_STOCK and device.vendor.name == "安居门磁"
     page = resp.content.decode()
     assert rows(page, "device-secret") == 1 and device.secret in page and len(device.secret) >= 16
@@ -136,12 +136,12 @@ def test_registering_a_device_shows_its_secret_once(login: Any, cast: Any, engli
     assert rows(bad, "error-device_id") == 1
     none = client.post(reverse("sensors:device_add"), {"device_id": "DS-0002", "vendor": ""}).content.decode()
     assert rows(none, "error-vendor") == 1
-    assert Device.objects.count() == 1
+    assert DoorSensor.objects.count() == 1
     # a given secret is kept
     client.post(
         reverse("sensors:device_add"), {"device_id": "DS-0003", "vendor": "安居门磁", "secret": "s" * 20}
     )
-    assert Device.objects.get(device_id="DS-0003").secret == "s" * 20
+    assert DoorSensor.objects.get(device_id="DS-0003").secret == "s" * 20
     assert login("auditor").get(reverse("sensors:device_add")).status_code == 403
 
 
@@ -186,7 +186,7 @@ def test_the_office_binds_grants_and_unbinds_from_the_case_page(login: Any, cast
     resp = client.post(reverse("sensors:bind", args=[case.pk]), {"device": device.pk})
     assert resp.status_code == 302 and resp["Location"].endswith(case_url(case) + "#sensor-card")
     binding = Binding.objects.get(case=case)
-    assert binding.device == device and Device.objects.get(pk=device.pk).status == DeviceStatus.BOUND
+    assert binding.device == device and DoorSensor.objects.get(pk=device.pk).status == DeviceStatus.BOUND
     # the same device again: not in stock
     again = client.post(reverse("sensors:bind", args=[case.pk]), {"device": device.pk}, follow=True)
     assert "Choose a door sensor in stock." in again.content.decode() and Binding.objects.count() == 1
@@ -226,7 +226,7 @@ def test_the_office_binds_grants_and_unbinds_from_the_case_page(login: Any, cast
     assert "Say why the sensor comes off." in text and Binding.objects.get().ends_at is None
     client.post(reverse("sensors:unbind", args=[binding.pk]), {"reason": "更换门磁"})
     assert Binding.objects.get().end_reason == "更换门磁"
-    assert Device.objects.get(pk=device.pk).status == DeviceStatus.IN_STOCK
+    assert DoorSensor.objects.get(pk=device.pk).status == DeviceStatus.IN_STOCK
     page = client.get(case_url(case)).content.decode()
     assert rows(page, "sensor-past") == 1 and rows(page, "sensor-bind-form") == 1
 
@@ -252,7 +252,7 @@ def test_the_case_card_shows_alerts_in_red_and_the_grid_worker_grants_but_does_n
     resp = login("community_staff_b").post(
         reverse("sensors:bind", args=[binding.case_id]), {"device": other.pk}
     )
-    assert resp.status_code == 404 and Device.objects.get(pk=other.pk).status == DeviceStatus.IN_STOCK
+    assert resp.status_code == 404 and DoorSensor.objects.get(pk=other.pk).status == DeviceStatus.IN_STOCK
 
 
 def test_the_card_stays_away_from_people_without_the_read_roles(rf: Any, cast: Any) -> None:
@@ -279,7 +279,7 @@ def test_a_closed_case_offers_no_binding_and_keeps_its_sensor_history(login: Any
         and rows(page, "sensor-bind-form") == 0
         and rows(page, "sensor-health") == 0
     )
-    assert Device.objects.get(pk=binding.device_id).status == DeviceStatus.IN_STOCK
+    assert DoorSensor.objects.get(pk=binding.device_id).status == DeviceStatus.IN_STOCK
 
 
 # ---- alerts ---------------------------------------------------------------------------------------
@@ -294,7 +294,7 @@ def test_the_live_view_lists_open_alerts_first_in_scope(
     closed = do_close_alert(
         actor=None, alert=do_check_alert(actor=None, alert=alert_a1(cast), method="phone", outcome="在家")
     )
-    newest_closed_first = Alert.objects.get(pk=closed.pk)
+    newest_closed_first = SensorAlert.objects.get(pk=closed.pk)
     assert newest_closed_first.raised_at >= first.raised_at
     latest = alert_a1(cast)
     in_b = door_opened(bound_a1(cast, in_b=True))
@@ -390,7 +390,7 @@ def test_alert_pages_are_scoped(login: Any, cast: Any) -> None:
     page = login("auditor").get(url).content.decode()
     assert rows(page, "alert-no-action") == 1 and rows(page, "alert-ack") == 0
     assert login("auditor").post(reverse("sensors:alert_ack", args=[alert.pk])).status_code == 403
-    assert Alert.objects.get().status == AlertStatus.NEW
+    assert SensorAlert.objects.get().status == AlertStatus.NEW
 
 
 def test_alert_exports_are_ledgers_with_an_audit_entry(login: Any, cast: Any) -> None:
