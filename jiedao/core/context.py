@@ -82,6 +82,8 @@ ADMIN_ITEMS = {
     "protocols:list",
     "screening:lists",
     "sensors:devices",
+    "registry:import",
+    "org:staff",
 }
 
 

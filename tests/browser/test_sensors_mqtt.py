@@ -73,3 +73,11 @@ def test_mosquitto_pub_door_opening_reaches_the_grid_workers_phone(
     expect(page.locator("[data-testid=door-alert]").first).to_contain_text(person.name)
     web.screenshot("sensors-mqtt-today")
     assert bridge.stats.applied == 1 and bridge.stats.alerts == 1
+
+
+def test_the_command_centres_navigation_fits_a_laptop_screen(web: Any, cast: Any, signed_in: Any) -> None:
+    """Every module adds a menu entry; the bar must still fit 1366 px without sideways scrolling."""
+    page = signed_in("command")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    web.goto("/sensors/alerts/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
