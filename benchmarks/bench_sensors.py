@@ -247,7 +247,7 @@ def build(args: argparse.Namespace) -> list[str]:
                 end_date=plan_end(plan), plan=plan, created_by=command, updated_by=command, **scope,
             )
         )  # fmt: skip
-    vendor = Vendor.objects.create(name="蜀安物联")
+    vendor, _new = Vendor.objects.get_or_create(name="蜀安物联")  # the demo may have made it
     ids = [f"BS-{k:05d}" for k in range(1, args.devices + 1)]
     with transaction.atomic():
         KeyPerson.objects.bulk_create(kps, batch_size=2000)
