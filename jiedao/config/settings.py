@@ -241,6 +241,9 @@ WORK_ESCALATE_AFTER_MINUTES = _env_int(
 
 # The slots of a home case's five-for-one care team (五包一), as org roles, comma-separated.
 _CARE_TEAM_ROLES = {"command", "community_staff", "grid_worker", "doctor", "police", "volunteer", "inspector"}
+# Presence data for tracing (venue scans, cell records) is kept this many days, then purged.
+PRESENCE_RETENTION_DAYS = _env_int("JIEDAO_PRESENCE_RETENTION_DAYS", 28, minimum=1, maximum=3650)
+
 # Door sensors: a sensor on a door that says nothing for this long raises an alert; an alert nobody
 # acknowledges within SENSOR_ACK_MINUTES escalates; events older than this many hours are refused.
 SENSOR_SILENT_AFTER_MINUTES = _env_int("JIEDAO_SENSOR_SILENT_AFTER_MINUTES", 30, minimum=2, maximum=24 * 60)
