@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.utils import timezone
 from huey import crontab
@@ -10,10 +12,10 @@ from huey.contrib.djhuey import db_periodic_task
 from jiedao.tracing.store import purge_before, retention_cutoff
 
 
-def purge_old_presence(today: object = None) -> int:
+def purge_old_presence(today: dt.date | None = None) -> int:
     """Remove presence data older than JIEDAO_PRESENCE_RETENTION_DAYS (whole days)."""
     day = today or timezone.localdate()
-    return purge_before(None, retention_cutoff(day, settings.PRESENCE_RETENTION_DAYS))  # type: ignore[arg-type]
+    return purge_before(None, retention_cutoff(day, settings.PRESENCE_RETENTION_DAYS))
 
 
 @db_periodic_task(crontab(minute="40", hour="3"))
