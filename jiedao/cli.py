@@ -75,6 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     p_sim.add_argument("--rate", type=float, default=1.0, help="speed-up of simulated time")
     p_sim.add_argument("--seed", type=int, default=2022)
 
+    p_trace = sub.add_parser("trace", help="close and secondary contacts of index cases from presence data")
+    p_trace.add_argument(
+        "--case", action="append", help="PERSON_KEY@ONSET (ISO 8601 with offset); repeatable"
+    )
+    p_trace.add_argument("--cases-file", help="CSV with columns person_key, onset")
+    p_trace.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
+    p_trace.add_argument("--spark-master", default="local[2]", help="for --engine spark (default local[2])")
+    p_trace.add_argument("--root", default="", help="the presence store (default: $JIEDAO_VAR_DIR/presence)")
+    p_trace.add_argument("--rules", help="a rules file (YAML or JSON); default: the built-in rules")
+    p_trace.add_argument("--lookback-days", type=int, help="days before onset the index case's records count")
+    p_trace.add_argument("--no-secondary", action="store_true", help="close contacts only")
+    p_trace.add_argument("--output", "-o", default="-", help="CSV file (default: standard output)")
+
     p_manage = sub.add_parser("manage", help="run a Django management command")
     p_manage.add_argument("args", nargs=argparse.REMAINDER)
 
@@ -138,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         from jiedao.sensors.simulate import simulate_cli
 
         return simulate_cli(args)
+    if args.cmd == "trace":
+        from jiedao.tracing.cli import trace_cli
+
+        return trace_cli(args)
     if args.cmd == "manage":
         from django.core.management import execute_from_command_line
 
