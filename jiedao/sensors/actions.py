@@ -31,10 +31,19 @@ from jiedao.sensors.choices import (
     CheckMethod,
     DeviceStatus,
     EventKind,
+    EventSource,
     WindowSource,
 )
 from jiedao.sensors.events import DEVICE_ID, EventIn
-from jiedao.sensors.models import AllowedWindow, Binding, DoorSensor, SensorAlert, SensorEvent, Vendor
+from jiedao.sensors.models import (
+    AllowedWindow,
+    Binding,
+    DoorSensor,
+    SensorAlert,
+    SensorEvent,
+    Vendor,
+    WebhookReceipt,
+)
 from jiedao.sensors.queries import HANDLE_ROLES, MANAGE_ROLES, can, can_in_area
 from jiedao.work.choices import Priority
 
@@ -299,6 +308,18 @@ def do_ingest_events(events: Iterable[EventIn], source: str, now: dt.datetime | 
             if alert is not None:
                 result.alerts.append(alert)
     return result
+
+
+def do_take_webhook(*, signature: str, events: list[EventIn]) -> IngestResult:
+    """A signed webhook request's events, taken once: its signature is recorded in the same transaction,
+    so the same signed request again is refused as a replay (Conflict) and changes nothing."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                WebhookReceipt.objects.create(signature=(signature or "").strip().lower()[:64])
+        except IntegrityError:
+            raise Conflict(_("This signed request was received already (a replay)."))
+        return do_ingest_events(events, EventSource.HTTP)
 
 
 def _update_health(devices: dict[str, DoorSensor], events: Iterable[SensorEvent]) -> None:

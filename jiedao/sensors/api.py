@@ -10,15 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from jiedao.core.errors import Conflict, InvalidInput, Unauthenticated
+from jiedao.core.errors import InvalidInput, Unauthenticated
 from jiedao.sensors import actions, events
-from jiedao.sensors.choices import EventSource
-from jiedao.sensors.models import DoorSensor, Vendor, WebhookReceipt
+from jiedao.sensors.models import DoorSensor, Vendor
 
 log = logging.getLogger("jiedao.sensors")
 router = Router(tags=["sensors"])
@@ -79,13 +77,7 @@ def post_events(request: HttpRequest) -> Status[IngestOut]:
     for i, e in enumerate(good):
         if e not in mine:
             bad.append({"index": i, "error": "not this signer's device"})
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                WebhookReceipt.objects.create(signature=signature.strip().lower()[:64])
-        except IntegrityError:
-            raise Conflict(_("This signed request was received already (a replay)."))
-        result = actions.do_ingest_events(mine, EventSource.HTTP)
+    result = actions.do_take_webhook(signature=signature, events=mine)
     for e, why in result.rejected:
         bad.append({"index": good.index(e), "error": why})
     if bad:
