@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     p_trace.add_argument("--rules", help="a rules file (YAML or JSON); default: the built-in rules")
     p_trace.add_argument("--lookback-days", type=int, help="days before onset the index case's records count")
     p_trace.add_argument("--no-secondary", action="store_true", help="close contacts only")
+    p_trace.add_argument(
+        "--companions",
+        action="store_true",
+        help="cell records by Chengdu's spatio-temporal companion rule (>10 min together, >30 h in 14 days)",
+    )
     p_trace.add_argument("--output", "-o", default="-", help="CSV file (default: standard output)")
 
     p_manage = sub.add_parser("manage", help="run a Django management command")

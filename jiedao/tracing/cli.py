@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from jiedao.tracing.engine import TraceResult, trace
-from jiedao.tracing.rules import DEFAULT_RULES, Rules, RulesError
+from jiedao.tracing.rules import CLOSE, COMPANION, DEFAULT_RULES, SECONDARY, Rules, RulesError
 
 FIELDS = ("index_key", "contact_key", "place_key", "overlap_start", "overlap_end", "minutes", "source",
-          "degree", "via_key")  # fmt: skip
+          "degree", "via_key", "relation")  # fmt: skip
 
 
 class CaseError(ValueError):
@@ -56,7 +56,9 @@ def parse_cases(values: list[str], file: str | None = None) -> list[tuple[str, d
     return cases
 
 
-def load_rules(path: str | None, lookback_days: int | None, secondary: bool) -> Rules:
+def load_rules(
+    path: str | None, lookback_days: int | None, secondary: bool, companions: bool = False
+) -> Rules:
     data: dict[str, Any] = DEFAULT_RULES.to_dict()
     if path:
         text = Path(path).read_text(encoding="utf-8")
@@ -70,7 +72,8 @@ def load_rules(path: str | None, lookback_days: int | None, secondary: bool) -> 
         data["lookback_days"] = lookback_days
     if not secondary:
         data["secondary"] = False
-    return Rules.from_dict(data)
+    rules = Rules.from_dict(data)
+    return rules.with_companions() if companions else rules
 
 
 def local_spark(master: str = "local[2]") -> Any:
@@ -95,13 +98,14 @@ def write_csv(result: TraceResult, out: Any) -> None:
     writer.writerow(FIELDS)
     for r in result.rows:
         writer.writerow([r.index_key, r.contact_key, r.place_key, r.overlap_start.isoformat() + "Z",
-                         r.overlap_end.isoformat() + "Z", f"{r.minutes:g}", r.source, r.degree, r.via_key or ""])  # fmt: skip
+                         r.overlap_end.isoformat() + "Z", f"{r.minutes:g}", r.source, r.degree, r.via_key or "", r.relation])  # fmt: skip
 
 
 def summary(result: TraceResult) -> str:
-    close, secondary = len(result.contacts(1)), len(result.contacts(2))
+    close, secondary = len(result.related(CLOSE)), len(result.related(SECONDARY))
+    companions = len(result.related(COMPANION))
     lines = [
-        f"{result.engine}: {close} close and {secondary} secondary contact pairs "
+        f"{result.engine}: {close} close, {secondary} secondary contact and {companions} companion pairs "
         f"({len(result.rows)} rows with evidence) from {result.records_scanned:,} presence records "
         f"on {len(result.days_read)} days in {result.seconds:.1f} s"
     ]
@@ -119,7 +123,7 @@ def trace_cli(args: Any) -> int:
 
     try:
         cases = parse_cases(args.case or [], args.cases_file)
-        rules = load_rules(args.rules, args.lookback_days, not args.no_secondary)
+        rules = load_rules(args.rules, args.lookback_days, not args.no_secondary, args.companions)
     except (CaseError, RulesError, OSError, ValueError) as exc:
         print(f"jiedao trace: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from jiedao.tracing.query import build_coverage_sql, build_stats_sql, build_trace_sql
-from jiedao.tracing.rules import DEFAULT_RULES, Rules
+from jiedao.tracing.rules import CLOSE, DEFAULT_RULES, Rules
 from jiedao.tracing.schema import PARTITION
 
 ENGINES = ("duckdb", "spark")
@@ -30,6 +30,7 @@ class TraceRow(NamedTuple):
     source: str
     degree: int  # 1 close contact, 2 secondary contact
     via_key: str | None  # degree 2: the close contact it came through
+    relation: str = CLOSE  # close_contact, secondary_contact or companion (rules.RELATIONS)
 
 
 @dataclass
@@ -49,6 +50,10 @@ class TraceResult:
         """{(index_key, contact_key)} of one degree."""
         return {(r.index_key, r.contact_key) for r in self.rows if r.degree == degree}
 
+    def related(self, relation: str) -> set[tuple[str, str]]:
+        """{(index_key, contact_key)} of one relation (close_contact, secondary_contact, companion)."""
+        return {(r.index_key, r.contact_key) for r in self.rows if r.relation == relation}
+
 
 def _naive_utc(value: datetime) -> datetime:
     if not isinstance(value, datetime):
@@ -66,7 +71,7 @@ def _from_us(us: int) -> datetime:
 
 
 def _windows(cases: list[tuple[str, datetime]], rules: Rules) -> tuple[list[date], list[date]]:
-    """(days to read, days inside some look-back window)."""
+    """(days to read, days inside some look-back window). A companion rule reads its dwell days."""
     reach = timedelta(minutes=rules.max_reach_minutes())
     wanted: set[date] = set()
     inside: set[date] = set()
@@ -76,7 +81,8 @@ def _windows(cases: list[tuple[str, datetime]], rules: Rules) -> tuple[list[date
         while day <= onset.date():
             inside.add(day)
             day += timedelta(days=1)
-        day = (start - reach).date() - timedelta(days=DAYS_BEFORE)
+        history = onset - timedelta(days=rules.history_days())
+        day = (min(start, history) - reach).date() - timedelta(days=DAYS_BEFORE)
         while day <= (onset + reach).date():
             wanted.add(day)
             day += timedelta(days=1)
@@ -146,6 +152,7 @@ def trace(
             source=r[6],
             degree=int(r[7]),
             via_key=r[8],
+            relation=rules.relation(r[6], int(r[7])),
         )
         for r in raw
     )

@@ -22,7 +22,7 @@ contact (for degree 1 it is NULL)."""
 
 from __future__ import annotations
 
-from jiedao.tracing.rules import OVERLAP, SCAN, Rules
+from jiedao.tracing.rules import COMPANION, OVERLAP, SCAN, Rules
 
 US_PER_MINUTE = 60_000_000
 US_PER_DAY = 86_400 * 1_000_000
@@ -77,19 +77,27 @@ def _base_ctes(rules: Rules, d: _D) -> list[str]:
     ]
 
 
-def _case(rules: Rules, column: str, by_rule: dict[str, str]) -> str:
+def _case(rules: Rules, column: str, by_rule: dict[str, str], only: tuple[str, ...] | None = None) -> str:
     """CASE over the source: one expression per rule kind (`by_rule[kind]` is formatted with the
-    rule's window `w`, minimum `n` and bin width `b`, in microseconds)."""
+    rule's window `w`, minimum `n`, bin width `b` and companion dwell `h` and days `d`, in
+    microseconds). A companion rule's stays use the OVERLAP expression unless it has its own."""
     whens = " ".join(
         f"WHEN '{r.source}' THEN "
-        + by_rule[r.kind].format(
+        + by_rule[r.kind if r.kind in by_rule else OVERLAP].format(
             w=r.window_minutes * US_PER_MINUTE,
             n=r.min_overlap_minutes * US_PER_MINUTE,
             b=r.bin_minutes * US_PER_MINUTE,
+            h=r.dwell_hours * 60 * US_PER_MINUTE,
+            d=r.dwell_days * US_PER_DAY,
         )
         for r in rules.sources
+        if only is None or r.source in only
     )
     return f"CASE {column} {whens} END"
+
+
+def _in(sources: tuple[str, ...]) -> str:
+    return ", ".join(f"'{s}'" for s in sources)
 
 
 def _match(seed: str, rules: Rules, d: _D) -> str:
@@ -114,6 +122,9 @@ def _match(seed: str, rules: Rules, d: _D) -> str:
             # the first bin both stays cover counts the pair once; touching (overlap 0) never counts
             OVERLAP: f"a.bin = greatest({d.idiv('a.s', '{b}')}, {d.idiv('b.s', '{b}')}) "
             "AND least(a.e, b.e) > greatest(a.s, b.s) AND least(a.e, b.e) - greatest(a.s, b.s) >= {n}",
+            # more than N minutes together; the dwell condition is applied by _earliest
+            COMPANION: f"a.bin = greatest({d.idiv('a.s', '{b}')}, {d.idiv('b.s', '{b}')}) "
+            "AND least(a.e, b.e) - greatest(a.s, b.s) > {n}",
         },
     )
     return (
@@ -127,13 +138,45 @@ def _match(seed: str, rules: Rules, d: _D) -> str:
     )
 
 
-def _earliest(seed: str, rules: Rules, d: _D) -> str:
-    """One row per (root, contact, place): the earliest overlap, ties broken deterministically."""
+def _earliest(seed: str, rules: Rules, d: _D, dwell: bool = False) -> str:
+    """One row per (root, contact, place): the earliest overlap, ties broken deterministically. With
+    `dwell`, a companion-rule pair is kept only if either party's dwell in that cell (the `dwell`
+    CTE) is over the rule's hours."""
+    pairs = f"({_match(seed, rules, d)}) u"
+    companions = rules.companion_sources()
+    if dwell and companions:
+        over = _case(rules, "u.source", {COMPANION: "{h}"}, only=companions)
+        pairs = (
+            f"(SELECT u.* FROM {pairs} "
+            "LEFT JOIN dwell da ON da.root_key = u.root_key AND da.person_key = u.seed_key "
+            "AND da.place_key = u.place_key "
+            "LEFT JOIN dwell db ON db.root_key = u.root_key AND db.person_key = u.contact_key "
+            "AND db.place_key = u.place_key "
+            f"WHERE u.source NOT IN ({_in(companions)}) "
+            f"OR coalesce(da.us, 0) > {over} OR coalesce(db.us, 0) > {over}) u"
+        )
     return (
         "SELECT root_key, seed_key, contact_key, place_key, o_start, o_end, source FROM ("
         "SELECT u.*, row_number() OVER (PARTITION BY u.root_key, u.contact_key, u.place_key "
         "ORDER BY u.o_start, u.o_end DESC, u.source, u.seed_key) AS rn "
-        f"FROM ({_match(seed, rules, d)}) u) r WHERE r.rn = 1"
+        f"FROM {pairs}) r WHERE r.rn = 1"
+    )
+
+
+def _dwell_cte(rules: Rules) -> str:
+    """dwell(root_key, person_key, place_key, us): for every cell an index case was in under a
+    companion rule, each person's time in that cell in the rule's dwell days before the onset. One
+    pass over the records of those cells (no pairs)."""
+    companions = _in(rules.companion_sources())
+    since = "i.t_end - " + _case(rules, "p.source", {COMPANION: "{d}"}, only=rules.companion_sources())
+    return (
+        "dwell AS (SELECT i.index_key AS root_key, p.person_key, p.place_key, "
+        f"sum(least(p.e, i.t_end) - greatest(p.s, {since})) AS us "
+        f"FROM (SELECT DISTINCT root_key, place_key FROM seed1 WHERE source IN ({companions})) sp "
+        "JOIN idx i ON i.index_key = sp.root_key "
+        f"JOIN p ON p.place_key = sp.place_key AND p.source IN ({companions}) "
+        f"AND p.e > {since} AND p.s < i.t_end "
+        "GROUP BY i.index_key, p.person_key, p.place_key)"
     )
 
 
@@ -141,7 +184,13 @@ def build_trace_sql(rules: Rules, dialect: str) -> str:
     """The contacts query (see the module docstring for its columns)."""
     d = _D(dialect)
     ctes = _base_ctes(rules, d)
-    ctes.append(f"close1 AS ({_earliest('seed1', rules, d)})")
+    companions = rules.companion_sources()
+    if companions:
+        ctes.append(_dwell_cte(rules))
+    ctes.append(f"close1 AS ({_earliest('seed1', rules, d, dwell=True)})")
+    # companions are screened, not traced further: they seed no secondary contacts
+    not_companion = f" WHERE source NOT IN ({_in(companions)})" if companions else ""
+    not_companion_p = f" AND p.source NOT IN ({_in(companions)})" if companions else ""
     out = (
         "SELECT root_key AS index_key, contact_key, place_key, o_start AS overlap_start_us, "
         f"o_end AS overlap_end_us, CAST(o_end - o_start AS DOUBLE) / {US_PER_MINUTE} AS minutes, source, "
@@ -149,13 +198,13 @@ def build_trace_sql(rules: Rules, dialect: str) -> str:
     )
     if rules.secondary:
         ctes += [
-            "exposure AS (SELECT root_key, contact_key, min(o_start) AS t_exp FROM close1 "
-            "GROUP BY root_key, contact_key)",
+            "exposure AS (SELECT root_key, contact_key, min(o_start) AS t_exp FROM close1"
+            f"{not_companion} GROUP BY root_key, contact_key)",
             # a close contact's own records from its first exposure to the index case's onset
             "seed2 AS (SELECT x.root_key, x.contact_key AS seed_key, p.place_key, p.source, "
             "greatest(p.s, x.t_exp) AS s, least(p.e, i.t_end) AS e "
             "FROM exposure x JOIN idx i ON i.index_key = x.root_key JOIN p ON p.person_key = x.contact_key "
-            "WHERE greatest(p.s, x.t_exp) <= least(p.e, i.t_end))",
+            f"WHERE greatest(p.s, x.t_exp) <= least(p.e, i.t_end){not_companion_p})",
             f"pairs2 AS ({_earliest('seed2', rules, d)})",
         ]
         # a close contact is never also a secondary contact of the same index case: keep each

@@ -5,7 +5,7 @@ no rule lives in an `if` of the engine."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,17 @@ from jiedao.tracing.schema import BULK, CELL, SOURCES, VENUE_SCAN
 
 SCAN = "scan"  # records are moments: two scans within ±window_minutes
 OVERLAP = "overlap"  # records are stays: intervals overlapping at least min_overlap_minutes
-KINDS = (SCAN, OVERLAP)
+# Chengdu's spatio-temporal companion rule (时空伴随): stays in the same 800 m cell overlapping MORE than
+# min_overlap_minutes (10), and either party spent more than dwell_hours (30) in that cell in the
+# dwell_days (14) before the index case's onset. A companion is screened, not traced further.
+COMPANION = "companion"
+KINDS = (SCAN, OVERLAP, COMPANION)
+STAY_KINDS = (OVERLAP, COMPANION)  # kinds whose records are intervals
+
+# What a row of a trace is, from its degree and its source's rule kind.
+CLOSE = "close_contact"
+SECONDARY = "secondary_contact"
+RELATIONS = (CLOSE, SECONDARY, COMPANION)
 
 
 class RulesError(ValueError):
@@ -29,7 +39,9 @@ class SourceRule:
     kind: str
     window_minutes: int = 15  # SCAN: |t1 - t2| <= window (inclusive: exactly W apart counts)
     min_overlap_minutes: int = 15  # OVERLAP: overlap >= N (inclusive) and > 0 (touching never counts)
-    bin_minutes: int = 60  # OVERLAP: width of the time bins stays are exploded into (a tuning knob)
+    bin_minutes: int = 60  # stays: width of the time bins they are exploded into (a tuning knob)
+    dwell_hours: int = 30  # COMPANION: either party's time in the cell must exceed this ...
+    dwell_days: int = 14  # ... within this many days before the index case's onset
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -38,12 +50,15 @@ class SourceRule:
             raise RulesError(
                 f"unknown kind {self.kind!r} for {self.source}; expected one of {', '.join(KINDS)}"
             )
-        for name in ("window_minutes", "min_overlap_minutes", "bin_minutes"):
+        for name in ("window_minutes", "min_overlap_minutes", "bin_minutes", "dwell_hours", "dwell_days"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise RulesError(
                     f"{self.source}.{name} must be a positive whole number of minutes, got {value!r}"
                 )
+
+
+CHENGDU_COMPANION = SourceRule(CELL, COMPANION, min_overlap_minutes=10, dwell_hours=30, dwell_days=14)
 
 
 def _default_sources() -> tuple[SourceRule, ...]:
@@ -80,6 +95,25 @@ class Rules:
 
     def for_source(self, source: str) -> SourceRule | None:
         return next((r for r in self.sources if r.source == source), None)
+
+    def companion_sources(self) -> tuple[str, ...]:
+        return tuple(r.source for r in self.sources if r.kind == COMPANION)
+
+    def history_days(self) -> int:
+        """How many days before onset the run reads: the look-back, or a companion rule's dwell days."""
+        return max([self.lookback_days, *(r.dwell_days for r in self.sources if r.kind == COMPANION)])
+
+    def relation(self, source: str, degree: int) -> str:
+        """close_contact, secondary_contact or companion for a row of this run."""
+        if degree == 2:
+            return SECONDARY
+        rule = self.for_source(source)
+        return COMPANION if rule is not None and rule.kind == COMPANION else CLOSE
+
+    def with_companions(self) -> Rules:
+        """These rules with Chengdu's companion rule for cell records in place of their own."""
+        others = tuple(r for r in self.sources if r.source != CELL)
+        return replace(self, sources=(*others, CHENGDU_COMPANION))
 
     def max_reach_minutes(self) -> int:
         """How far a contact's record may lie outside the index window and still pair (scan windows)."""
@@ -118,10 +152,14 @@ class Rules:
             rules = []
             for source, spec in raw.items():
                 spec = dict(spec or {})
-                allowed = {"kind", "window_minutes", "min_overlap_minutes", "bin_minutes"}
+                allowed = {
+                    "kind", "window_minutes", "min_overlap_minutes", "bin_minutes", "dwell_hours", "dwell_days",
+                }  # fmt: skip
                 if set(spec) - allowed:
                     raise RulesError(f"unknown keys for {source}: {', '.join(sorted(set(spec) - allowed))}")
                 spec.setdefault("kind", SCAN if source == VENUE_SCAN else OVERLAP)
+                if spec["kind"] == COMPANION:
+                    spec.setdefault("min_overlap_minutes", CHENGDU_COMPANION.min_overlap_minutes)
                 rules.append(SourceRule(source=source, **spec))
             kwargs["sources"] = tuple(rules)
         return cls(**kwargs)

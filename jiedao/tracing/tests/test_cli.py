@@ -73,3 +73,23 @@ def test_close_contacts_only_and_a_case_with_no_data(
 def test_bad_input_is_refused_with_the_reason(tmp_path: Path, capsys: Any, argv: list[str], why: str) -> None:
     assert main(["trace", "--root", str(tmp_path), *argv]) == 2
     assert why in capsys.readouterr().err
+
+
+def test_companions_flag_labels_cell_rows(planted: tuple[Path, Any], tmp_path: Path, capsys: Any) -> None:
+    root, truth = planted
+    first = truth.index_keys[0]
+    case = f"{first}@{truth.onsets[first].isoformat()}+00:00"
+    plain, comp = tmp_path / "plain.csv", tmp_path / "comp.csv"
+    assert main(["trace", "--root", str(root), "--no-secondary", "-o", str(plain), "--case", case]) == 0
+    assert main(["trace", "--root", str(root), "--no-secondary", "--companions", "-o", str(comp),
+                 "--case", case]) == 0  # fmt: skip
+    plain_rows = list(csv.DictReader(plain.open()))
+    comp_rows = list(csv.DictReader(comp.open()))
+    assert {r["relation"] for r in plain_rows} == {"close_contact"}
+    # venue rows are unchanged; cell rows are now judged (and labelled) by the companion rule
+    venue = [(r["contact_key"], r["place_key"]) for r in plain_rows if r["source"] == "venue_scan"]
+    assert venue and venue == [
+        (r["contact_key"], r["place_key"]) for r in comp_rows if r["source"] == "venue_scan"
+    ]
+    assert {r["relation"] for r in comp_rows if r["source"] == "cell"} <= {"companion"}
+    assert "companion" in capsys.readouterr().err
