@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 
 def _django() -> None:
@@ -27,6 +28,21 @@ def _serve(host: str, port: int, threads: int) -> None:
 
     print(f"jiedao serving at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     serve(application, host=host, port=port, threads=threads, ident="jiedao")
+
+
+def _start_demo_worker() -> Any:
+    """The demo has no separate `jiedao worker`: one in-process thread runs the jobs the pages queue
+    (trace runs). Periodic jobs stay off so the demo's story holds still while it is explored."""
+    import signal
+
+    from huey.contrib.djhuey import HUEY
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    consumer = HUEY.create_consumer(workers=1, worker_type="thread", periodic=False)
+    consumer.start()
+    for sig, handler in saved.items():  # Ctrl-C stops the server as before
+        signal.signal(sig, handler)
+    return consumer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             from django.core.management import call_command
 
             call_command("collectstatic", interactive=False, verbosity=0)
+            worker = _start_demo_worker()
             live = None
             if not settings.MQTT_URL and not args.no_sensors:
                 from jiedao.sensors.embedded import start_live_sensors
@@ -124,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 _serve(args.host, args.port, 8)
             finally:
+                worker.stop()
                 if live is not None:
                     live.stop()
         return 0

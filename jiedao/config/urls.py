@@ -20,6 +20,7 @@ urlpatterns = [
     path("control/", include("jiedao.control.urls")),
     path("c/", include("jiedao.control.checkin_urls")),
     path("sensors/", include("jiedao.sensors.urls")),
+    path("tracing/", include("jiedao.tracing.urls")),
 ]
 handler404 = "jiedao.core.views.not_found"
 handler500 = "jiedao.core.views.server_error"

@@ -39,6 +39,8 @@ from jiedao.demo.sensors import build_sensors
 from jiedao.demo.sensors import summary_lines as sensor_lines
 from jiedao.demo.staffing import build_staff, build_work, planned_usernames
 from jiedao.demo.state import BuildState
+from jiedao.demo.tracing import build_tracing
+from jiedao.demo.tracing import summary_lines as tracing_lines
 from jiedao.demo.venues import GridUnit, VenuePlanner
 from jiedao.org.models import Community, Grid, Subdistrict, User
 from jiedao.places.models import Place
@@ -245,6 +247,7 @@ def build_demo(
         build_screening(state)
         build_control(state)
         build_sensors(state)
+        build_tracing(state)
         summary = _summary(state, time.perf_counter() - started)
         audit.record(actor=None, action="demo.build_done", obj=state.subdistrict, changes=summary)
     # The demo password is printed for everyone to use, but it has no place in the audit log.
@@ -294,6 +297,8 @@ def print_logins(summary: dict) -> None:
     for line in summary_lines(counts):
         print(line)
     for line in sensor_lines(counts):
+        print(line)
+    for line in tracing_lines(counts):
         print(line)
     print()
     print(f"Sign in with password {summary['password']!r} as:")

@@ -12,21 +12,31 @@ Who may write (scope always applies; out of scope reads as not found):
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiedao.core import audit
 from jiedao.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from jiedao.core.identity import mask_phone, normalize_credit_code, normalize_mobile
+from jiedao.core.identity import (
+    mask_id,
+    mask_phone,
+    normalize_credit_code,
+    normalize_mobile,
+    parse_resident_id,
+)
 from jiedao.org.models import Community, Grid
 from jiedao.places.choices import CONTACT_REVEALERS, PLACE_DEACTIVATORS, PLACE_EDITORS, PlaceKind
 from jiedao.places.exports import places_workbook
-from jiedao.places.models import Place
+from jiedao.places.models import Place, VenueCheckin
 from jiedao.places.queries import viewer_scope
+from jiedao.registry.choices import IdType
+from jiedao.registry.identity import id_lookup_key
 
 # Venue codes: a fixed prefix and characters nobody misreads on a poster (no 0/O, 1/I/L).
 VENUE_CODE_PREFIX = "HY"
@@ -287,3 +297,126 @@ def do_export_places(*, actor: Any, places: Any, filters: dict[str, Any]) -> byt
             changes={"filters": filters, "rows": rows},
         )  # fmt: skip
     return content
+
+
+# ---- venue check-ins (the public page a venue's QR code opens) ----------------------------------------
+
+# The same person scanning the same venue again within this time is one arrival, not two.
+CHECKIN_DEDUPE_WINDOW = dt.timedelta(minutes=5)
+# The audit log's actor for check-ins made on the public page (no account behind them).
+CHECKIN_PAGE_ACTOR = "venue check-in page"
+NAME_MAX_LENGTH = 50
+_CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_SPACES = re.compile(r"\s+")
+
+
+def new_client_key() -> str:
+    """A fresh idempotency key for one load of the check-in form."""
+    return secrets.token_urlsafe(24)
+
+
+def valid_client_key(key: str) -> bool:
+    return bool(_CLIENT_KEY.fullmatch(key or ""))
+
+
+def clean_checkin_identity(name: object, id_number: object, phone: object = "") -> tuple[str, str, str]:
+    """Name, resident ID (GB 11643, Excel damage refused) and optional mobile, normalised. Every wrong
+    field is checked at once: InvalidInput names the first and carries all in details["fields"]."""
+    errors: dict[str, str] = {}
+    text = _SPACES.sub(" ", "" if name is None else str(name)).strip()
+    if not text:
+        errors["name"] = _("Enter your name.")
+    elif len(text) > NAME_MAX_LENGTH:
+        errors["name"] = _("The name is longer than %(n)s characters.") % {"n": NAME_MAX_LENGTH}
+    elif any(ch.isdigit() for ch in text):
+        errors["name"] = _("A name has no digits: enter your ID number in the field below.")
+    number = ""
+    try:
+        number = parse_resident_id(id_number).number
+    except InvalidInput as exc:
+        errors["id_number"] = exc.message
+    mobile = ""
+    raw_phone = "" if phone is None else str(phone).strip()
+    if raw_phone:
+        try:
+            mobile = normalize_mobile(raw_phone)
+        except InvalidInput as exc:
+            errors["phone"] = exc.message
+    if errors:
+        first = next(iter(errors))
+        raise InvalidInput(errors[first], field=first, details={"fields": errors})
+    return text, number, mobile
+
+
+def do_check_in(
+    *,
+    actor: Any = None,
+    place: Place,
+    name: str,
+    id_number: str,
+    phone: str = "",
+    client_key: str,
+    now: dt.datetime | None = None,
+) -> VenueCheckin:
+    """Record a visitor's arrival at a venue. Idempotent twice over: the same `client_key` again is
+    the same check-in (a resubmitted form), and the same person at the same place within
+    CHECKIN_DEDUPE_WINDOW is one arrival (the earlier check-in is returned). `actor=None` is the
+    public page. The presence store receives it later (tracing's do_flush_venue_checkins)."""
+    name, number, mobile = clean_checkin_identity(name, id_number, phone)
+    key = (client_key or "").strip()
+    if not valid_client_key(key):
+        raise InvalidInput(_("This form is out of date: press Check in again."), field="client_key")
+    now = now or timezone.now()
+    if timezone.is_naive(now):
+        raise ValueError("do_check_in needs an aware time")
+    person_key = id_lookup_key(IdType.RESIDENT_ID, number)
+    with transaction.atomic():
+        # Serialises check-ins per venue (PostgreSQL), so a double tap cannot slip past the checks below;
+        # reading the row again also sees a deactivation that happened after the page was opened.
+        try:
+            locked = Place.objects.select_for_update().only("pk", "active").get(pk=place.pk)
+        except Place.DoesNotExist:
+            raise NotFound(_("No active place has this venue code."))
+        replay = VenueCheckin.objects.filter(client_key=key).first()
+        if replay is not None:
+            if replay.place_id == place.pk and replay.person_key == person_key:
+                return replay
+            raise Conflict(
+                _(
+                    "This form was already used for another check-in: check the details and press Check in again."
+                ),
+                field="client_key",
+            )
+        if not locked.active:
+            raise Conflict(_("This venue is no longer in service: check-ins are not taken here."))
+        recent = (
+            VenueCheckin.objects.filter(
+                place_id=place.pk,
+                person_key=person_key,
+                scanned_at__gte=now - CHECKIN_DEDUPE_WINDOW,
+                scanned_at__lte=now + CHECKIN_DEDUPE_WINDOW,
+            )
+            .order_by("scanned_at", "pk")
+            .first()
+        )
+        if recent is not None:
+            return recent
+        checkin = VenueCheckin(
+            place_id=place.pk, scanned_at=now, person_key=person_key, name=name, id_number=number,
+            id_masked=mask_id(number), phone=mobile, phone_masked=mask_phone(mobile), client_key=key,
+        )  # fmt: skip
+        try:
+            with transaction.atomic():
+                checkin.save()
+        except IntegrityError:
+            # The same key committed by a concurrent request (no row lock on SQLite's side of this).
+            existing = VenueCheckin.objects.filter(client_key=key).first()
+            if existing is None:
+                raise
+            return existing
+        audit.record(
+            actor=actor if actor is not None else CHECKIN_PAGE_ACTOR, action="places.check_in", obj=checkin,
+            changes={"venue_code": place.venue_code, "id": checkin.id_masked},
+        )  # fmt: skip
+    checkin.place = place
+    return checkin

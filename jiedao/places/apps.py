@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 ACTION_LABELS = {
     "places.create": _("Place registered"),
+    "places.check_in": _("Venue check-in"),
     "places.update": _("Place details changed"),
     "places.deactivate": _("Place deactivated"),
     "places.reactivate": _("Place reactivated"),

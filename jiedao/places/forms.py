@@ -74,3 +74,44 @@ class ReasonForm(TablerForm):
         max_length=500,
         widget=forms.TextInput(attrs={**_TEXT, "autocomplete": "off"}),
     )
+
+
+class VenueCheckinForm(TablerForm):
+    """The public check-in form a venue's QR code opens. Only carries what was typed: the rules (ID
+    checksum, Excel damage, phone prefixes) live in actions.do_check_in, whose refusals are attached
+    to these fields by name."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        required=False,
+        max_length=200,  # the action says what is too long; this only stops an absurd paste
+        widget=forms.TextInput(attrs={"class": "form-control form-control-lg", "autocomplete": "name"}),
+    )
+    id_number = forms.CharField(
+        label=_("Resident ID number"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "class": "form-control form-control-lg jd-masked",
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "placeholder": _("18 characters"),
+            }
+        ),
+    )
+    phone = forms.CharField(
+        label=_("Mobile number (optional)"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"class": "form-control form-control-lg", "inputmode": "tel", "autocomplete": "tel"}
+        ),
+    )
+    remember = forms.BooleanField(
+        label=_("Remember me on this phone"),
+        required=False,
+        initial=True,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )

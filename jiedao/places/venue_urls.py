@@ -1,5 +1,5 @@
-"""The public venue-code landing page, mounted at the site root as /v/<venue_code> (the URL that
-venue-code QR codes encode, so it must stay short and stable)."""
+"""The public venue page (name, kind and the check-in form), mounted at the site root as /v/<venue_code>
+(the URL that venue-code QR codes encode, so it must stay short and stable)."""
 
 from django.urls import path
 

@@ -3,18 +3,25 @@ poster and QR download, and the public landing page a scanned venue code opens."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jiedao.core import crypto
 from jiedao.core.decorators import role_required
-from jiedao.core.errors import Forbidden, JiedaoError
+from jiedao.core.errors import Forbidden, JiedaoError, NotFound
 from jiedao.core.forms import attach_error
 from jiedao.core.htmx import is_htmx, render_page
+from jiedao.core.identity import mask_id, mask_name
 from jiedao.core.ledger import stamped, xlsx_response
 from jiedao.core.listing import listing, sort_links, sorted_as_listed
 from jiedao.places import actions
@@ -25,7 +32,7 @@ from jiedao.places.choices import (
     PLACE_VIEWERS,
 )
 from jiedao.places.filters import DEFAULT_SORT, SORTABLE, PlaceFilter
-from jiedao.places.forms import PlaceForm, ReasonForm
+from jiedao.places.forms import PlaceForm, ReasonForm, VenueCheckinForm
 from jiedao.places.qr import qr_svg_document, qr_svg_inline, venue_url
 from jiedao.places.queries import (
     access_place,
@@ -207,9 +214,129 @@ def place_qr_svg(request: HttpRequest, pk: int) -> HttpResponse:
     return resp
 
 
-@require_GET
+# ---- the public venue page: what a phone opens after scanning a venue code ------------------------------
+
+# "Remember me on this phone": the visitor's own name, ID and phone, AES-GCM encrypted with the field key
+# and signed (django.core.signing), so nothing readable sits in the browser and nothing forged is trusted.
+VISITOR_COOKIE = "jd_visitor"
+VISITOR_COOKIE_SALT = "jiedao.places.visitor"
+VISITOR_COOKIE_AGE = 365 * 24 * 3600
+
+
+def _remembered(request: HttpRequest) -> dict[str, str] | None:
+    """The visitor this phone remembers, or None (no cookie, expired, forged, or no longer valid)."""
+    if VISITOR_COOKIE not in request.COOKIES:
+        return None
+    try:
+        token = request.get_signed_cookie(
+            VISITOR_COOKIE, salt=VISITOR_COOKIE_SALT, max_age=VISITOR_COOKIE_AGE
+        )
+        data = json.loads(crypto.decrypt(str(token)))
+        name, number, phone = actions.clean_checkin_identity(data["n"], data["i"], data.get("p", ""))
+    except (signing.BadSignature, ValueError, KeyError, TypeError, InvalidTag, JiedaoError):
+        return None
+    return {
+        "name": name, "id_number": number, "phone": phone,
+        "name_masked": mask_name(name), "id_masked": mask_id(number),
+    }  # fmt: skip
+
+
+def _remember(response: HttpResponse, name: str, number: str, phone: str) -> None:
+    payload = crypto.encrypt(json.dumps({"n": name, "i": number, "p": phone}, ensure_ascii=False))
+    response.set_signed_cookie(
+        VISITOR_COOKIE, payload, salt=VISITOR_COOKIE_SALT, max_age=VISITOR_COOKIE_AGE,
+        httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE,
+    )  # fmt: skip
+
+
+def _forget(response: HttpResponse) -> None:
+    response.delete_cookie(VISITOR_COOKIE, samesite="Lax")
+
+
+def _attach_checkin_errors(form: VenueCheckinForm, exc: JiedaoError) -> None:
+    fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
+    if fields:
+        for field, message in fields.items():
+            form.add_error(field if field in form.fields else None, message)
+    else:
+        attach_error(form, exc)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def venue_landing(request: HttpRequest, code: str) -> HttpResponse:
-    """Public: what a phone opens after scanning a venue code. Only the place's name and kind — no
-    address, contact or anything personal."""
-    place = public_place(code)
-    return render(request, "places/venue_landing.html", {"place": place})
+    """Public: the venue's name and kind and its check-in form (nobody's personal data but, masked,
+    the visitor's own when this phone remembers them). POST records the check-in and shows the
+    confirmation a door guard glances at. No address, contact or anything else about the place."""
+    try:
+        place = public_place(code)
+    except NotFound:
+        return render(request, "places/venue_missing.html", {"code": code[:20]}, status=404)
+    remembered = _remembered(request)
+    ctx: dict[str, Any] = {"place": place, "remembered": remembered, "client_key": actions.new_client_key()}
+    if request.method == "GET":
+        someone_else = request.GET.get("other") == "1" and remembered is not None
+        ctx["form"] = VenueCheckinForm(initial={"remember": remembered is None})
+        ctx["show_form"] = remembered is None or someone_else
+        return _venue_page(request, ctx, remembered, status=200)
+
+    intent = request.POST.get("intent", "")
+    if intent == "forget":
+        back = redirect("venue:landing", code=place.venue_code)
+        _forget(back)
+        return back
+    client_key = str(request.POST.get("client_key") or "")
+    if intent == "remembered":
+        if remembered is None:
+            # The cookie expired or was cleared since the page was shown: ask for the details.
+            ctx["form"] = VenueCheckinForm(initial={"remember": True})
+            ctx["show_form"] = True
+            ctx["notice"] = _("This phone no longer remembers you: fill in your details.")
+            return _venue_page(request, ctx, None, status=200)
+        data = {k: remembered[k] for k in ("name", "id_number", "phone")}
+        remember = True
+        form = VenueCheckinForm(initial={"remember": False})
+    else:
+        form = VenueCheckinForm(request.POST)
+        form.is_valid()  # only to fill cleaned_data; the action judges the values
+        cleaned = getattr(form, "cleaned_data", {})
+        data = {k: str(cleaned.get(k) or request.POST.get(k) or "") for k in ("name", "id_number", "phone")}
+        remember = bool(cleaned.get("remember"))
+    try:
+        checkin = actions.do_check_in(
+            actor=None, place=place, name=data["name"], id_number=data["id_number"], phone=data["phone"],
+            client_key=client_key,
+        )  # fmt: skip
+    except JiedaoError as exc:
+        if exc.status not in (404, 409, 422):
+            raise
+        if exc.field == "client_key":
+            # A stale or reused form: a fresh key, the visitor's input kept, one more tap.
+            form.add_error(None, exc.message)
+        else:
+            _attach_checkin_errors(form, exc)
+            if actions.valid_client_key(client_key):
+                ctx["client_key"] = client_key  # nothing was recorded: the same submission may go again
+        ctx["form"] = form
+        ctx["show_form"] = True
+        return _venue_page(request, ctx, remembered, status=exc.status)
+    response = render(
+        request,
+        "places/venue_checked_in.html",
+        {"place": place, "checkin": checkin, "name_masked": mask_name(checkin.name)},
+    )
+    if remember:
+        _remember(response, data["name"], checkin.id_number, checkin.phone or "")
+    return response
+
+
+def _venue_page(
+    request: HttpRequest, ctx: dict[str, Any], remembered: dict[str, str] | None, *, status: int
+) -> HttpResponse:
+    # Only the masks of the remembered visitor reach the page; the full values stay in the cookie.
+    ctx["remembered"] = (
+        {"name_masked": remembered["name_masked"], "id_masked": remembered["id_masked"]}
+        if remembered
+        else None
+    )
+    return render(request, "places/venue_landing.html", ctx, status=status)

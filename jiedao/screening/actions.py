@@ -285,9 +285,12 @@ def content_digest(hashes: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(hashes)).encode("ascii")).hexdigest() if hashes else ""
 
 
-def do_open_list(*, actor: Any, client_key: str, meta: ListMeta) -> tuple[PushedList, bool]:
-    """A list for entries sent through the API. The same `client_key` again returns the same list
-    (created = False); the same key with other details is a conflict."""
+def do_open_list(
+    *, actor: Any, client_key: str, meta: ListMeta, basis_label: str = "", basis_url: str = ""
+) -> tuple[PushedList, bool]:
+    """A list for entries sent through the API (or made here, from the record `basis_*` names). The
+    same `client_key` again returns the same list (created = False); the same key with other details
+    is a conflict."""
     _require_intake(actor)
     client_key = (client_key or "").strip()
     if not client_key or len(client_key) > 100:
@@ -303,7 +306,8 @@ def do_open_list(*, actor: Any, client_key: str, meta: ListMeta) -> tuple[Pushed
         with transaction.atomic():
             plist = PushedList.objects.create(
                 client_key=client_key, protocol_key=meta.protocol_key, received_at=meta.received_at,
-                committed=True, created_by=user, updated_by=user, **same,
+                committed=True, created_by=user, updated_by=user, basis_label=basis_label[:200],
+                basis_url=basis_url[:200], **same,
             )  # fmt: skip
             audit.record(
                 actor=actor, action="screening.open_list", obj=plist, changes={"key": client_key, **same}

@@ -39,6 +39,9 @@ class PushedList(BaseModel):
     counts = models.JSONField(default=dict, blank=True)  # what the intake did: matched, new, routed, ...
     # The entries' content, whatever the order or format: the same list sent as another file is a no-op.
     content_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # The record the list was made from, when it was made here (a trace run): what the list page links to.
+    basis_label = models.CharField(_("basis"), max_length=200, blank=True)
+    basis_url = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]

@@ -1,4 +1,4 @@
-"""Huey jobs for tracing: they call the store."""
+"""Huey jobs for tracing: trace runs, venue check-ins into the presence store, and retention."""
 
 from __future__ import annotations
 
@@ -7,18 +7,35 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
+from jiedao.tracing.actions.checkins import do_flush_venue_checkins, do_purge_venue_checkins
 from jiedao.tracing.store import purge_before, retention_cutoff
 
 
 def purge_old_presence(today: dt.date | None = None) -> int:
-    """Remove presence data older than JIEDAO_PRESENCE_RETENTION_DAYS (whole days)."""
+    """Remove presence data and venue check-ins older than JIEDAO_PRESENCE_RETENTION_DAYS (whole days)."""
     day = today or timezone.localdate()
-    return purge_before(None, retention_cutoff(day, settings.PRESENCE_RETENTION_DAYS))
+    cutoff = retention_cutoff(day, settings.PRESENCE_RETENTION_DAYS)
+    do_purge_venue_checkins(before=cutoff)
+    return purge_before(None, cutoff)
 
 
 @db_periodic_task(crontab(minute="40", hour="3"))
 def purge_presence() -> int:
     """Every night: presence data past its retention period is deleted (personal data is not kept)."""
     return purge_old_presence()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def flush_venue_checkins() -> int:
+    """Every five minutes: new venue check-ins go into the presence store (exactly once)."""
+    return do_flush_venue_checkins().written
+
+
+@db_task()
+def run_trace(run_id: int) -> int:
+    """A queued trace run (actions.runs.do_run_trace; a second delivery does nothing)."""
+    from jiedao.tracing.actions.runs import do_run_trace
+
+    return do_run_trace(run_id).pk

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 
 from jiedao.demo.build import NANHU_EXACT_MIN_SCALE, build_demo
 
@@ -18,7 +19,12 @@ TEST_SEED = 2022
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+def demo(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    # the demo writes its presence store under VAR_DIR: one of its own per module (and per worker)
+    var = override_settings(VAR_DIR=tmp_path_factory.mktemp("demo-var"))
+    var.enable()
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic.__enter__()
@@ -26,6 +32,7 @@ def demo(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any
             summary = build_demo(scale=TEST_SCALE, seed=TEST_SEED)
         except BaseException:
             atomic.__exit__(*sys.exc_info())
+            var.disable()
             raise
     try:
         yield summary
@@ -33,3 +40,10 @@ def demo(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+        var.disable()
+
+
+@pytest.fixture(autouse=True)
+def _own_var_dir(settings: Any, tmp_path: Any) -> None:
+    """Builds inside a test write their presence store under a VAR_DIR of their own, never the checkout's."""
+    settings.VAR_DIR = tmp_path

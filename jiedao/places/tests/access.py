@@ -7,7 +7,8 @@ from typing import Any
 
 from jiedao.core.testing import endpoint, public
 
-# The public landing page a scanned venue code opens: no sign-in, shows only name and kind.
+# The public page a scanned venue code opens: no sign-in; GET shows only the venue's name and kind and
+# the check-in form, POST records a check-in (tests in test_checkins.py).
 public("venue:landing")
 
 VIEWERS = {

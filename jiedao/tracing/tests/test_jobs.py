@@ -9,7 +9,7 @@ from typing import Any
 from jiedao.tracing import jobs, store
 
 
-def test_the_nightly_purge_keeps_the_retention_period(settings: Any, tmp_path: Path) -> None:
+def test_the_nightly_purge_keeps_the_retention_period(settings: Any, tmp_path: Path, db: Any) -> None:
     settings.VAR_DIR = tmp_path
     settings.PRESENCE_RETENTION_DAYS = 3
     today = dt.date(2026, 11, 29)
@@ -23,3 +23,19 @@ def test_the_nightly_purge_keeps_the_retention_period(settings: Any, tmp_path: P
     from huey.contrib.djhuey import HUEY
 
     assert any(isinstance(t, jobs.purge_presence.task_class) for t in HUEY._registry.periodic_tasks)
+
+
+def test_the_flush_job_writes_new_check_ins_once(settings: Any, tmp_path: Path, cast: Any) -> None:
+    import uuid
+
+    from huey.contrib.djhuey import HUEY
+
+    from jiedao.places.actions import do_check_in, do_create_place
+
+    settings.VAR_DIR = tmp_path
+    place = do_create_place(actor=None, kind="supermarket", name="甲一超市", community=cast.community_a)
+    do_check_in(place=place, name="访客甲", id_number="11010519491231002X", client_key=uuid.uuid4().hex)
+    assert jobs.flush_venue_checkins.call_local() == 1
+    assert jobs.flush_venue_checkins.call_local() == 0
+    assert sum(store.day_counts(store.default_root()).values()) == 1
+    assert any(isinstance(t, jobs.flush_venue_checkins.task_class) for t in HUEY._registry.periodic_tasks)
