@@ -109,6 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_trace.add_argument("--output", "-o", default="-", help="CSV file (default: standard output)")
 
+    p_presence = sub.add_parser("presence", help="the presence store: load upstream files, see what it holds")
+    presence_sub = p_presence.add_subparsers(dest="presence_cmd", required=True)
+    p_load = presence_sub.add_parser("load", help="load a CSV or Parquet file of presence records")
+    p_load.add_argument("file")
+    p_load.add_argument("--root", default="", help="the presence store (default: $JIEDAO_VAR_DIR/presence)")
+    p_days = presence_sub.add_parser("days", help="records per day over the last N days")
+    p_days.add_argument("--last", type=int, default=14)
+    p_days.add_argument("--root", default="")
+
     p_manage = sub.add_parser("manage", help="run a Django management command")
     p_manage.add_argument("args", nargs=argparse.REMAINDER)
 
@@ -153,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         call_command("collectstatic", interactive=False, verbosity=0)
         _serve(args.host, args.port, args.threads)
         return 0
+    if args.cmd == "presence":
+        from jiedao.tracing.cli import presence_cli
+
+        return presence_cli(args)
     if args.cmd == "worker":
         from django.core.management import call_command
 

@@ -7,6 +7,7 @@ ACTION_LABELS = {
     "tracing.failed": _("Trace failed"),
     "tracing.push": _("Trace contacts pushed to screening"),
     "tracing.export_contacts": _("Trace contacts exported"),
+    "tracing.load_presence": _("Presence records loaded from a file"),
     "tracing.flush_checkins": _("Venue check-ins added to the presence store"),
     "tracing.purge_checkins": _("Old venue check-ins deleted"),
 }

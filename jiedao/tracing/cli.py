@@ -141,3 +141,31 @@ def trace_cli(args: Any) -> int:
         write_csv(result, sys.stdout)
     print(summary(result), file=sys.stderr)
     return 0
+
+
+def presence_cli(args: Any) -> int:
+    """`jiedao presence load FILE` and `jiedao presence days`."""
+    from datetime import date, timedelta
+
+    from jiedao.tracing import store
+    from jiedao.tracing.actions.presence import do_load_presence_file
+
+    root = Path(args.root) if args.root else store.default_root()
+    if args.presence_cmd == "days":
+        until = date.today()
+        for day, n in sorted(store.day_counts(root, until - timedelta(days=args.last - 1), until).items()):
+            print(f"{day.isoformat()}  {n:>12,}{'  (no records)' if not n else ''}")
+        return 0
+    try:
+        report = do_load_presence_file(actor=None, path=args.file, root=root)
+    except (store.PresenceInputError, OSError) as exc:
+        print(f"jiedao presence load: {exc}", file=sys.stderr)
+        return 2
+    print(f"{report.written:,} written, {report.duplicates:,} duplicates skipped, {report.refused:,} refused")
+    for reason, n in report.refused_by_reason.items():
+        print(f"  refused, {reason}: {n:,}")
+    for row, reason in report.examples[:10]:
+        print(f"  e.g. row {row}: {reason}")
+    if report.days:
+        print(f"days: {report.days[0].isoformat()} .. {report.days[-1].isoformat()}")
+    return 0 if report.written or not report.refused else 1

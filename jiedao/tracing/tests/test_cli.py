@@ -93,3 +93,25 @@ def test_companions_flag_labels_cell_rows(planted: tuple[Path, Any], tmp_path: P
     ]
     assert {r["relation"] for r in comp_rows if r["source"] == "cell"} <= {"companion"}
     assert "companion" in capsys.readouterr().err
+
+
+def test_presence_load_reports_and_records(tmp_path: Path, capsys: Any, db: Any) -> None:
+    from jiedao.core.models import AuditEntry
+
+    path = tmp_path / "upstream.csv"
+    path.write_text(
+        "person_key,place_key,start_ts,end_ts,source\n"
+        "P1,C-1,2022-06-01T08:00:00+08:00,2022-06-01T09:00:00+08:00,cell\n"
+        "P2,C-1,2022-06-01T08:30:00+08:00,2022-06-01T08:00:00+08:00,cell\n"  # ends before it starts
+        "P1,C-1,2022-06-01T08:00:00+08:00,2022-06-01T09:00:00+08:00,cell\n",  # a duplicate
+        encoding="utf-8",
+    )
+    root = tmp_path / "store"
+    assert main(["presence", "load", str(path), "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "1 written, 1 duplicates skipped, 1 refused" in out and "row 2" in out
+    entry = AuditEntry.objects.get(action="tracing.load_presence")
+    assert entry.changes["written"] == 1 and entry.changes["file"] == "upstream.csv"
+    assert main(["presence", "days", "--root", str(root), "--last", "3"]) == 0
+    assert main(["presence", "load", str(tmp_path / "missing.parquet"), "--root", str(root)]) == 2
+    assert "missing.parquet" in capsys.readouterr().err
