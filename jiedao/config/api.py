@@ -58,6 +58,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from jiedao.nat.api import router as nat_router
     from jiedao.places.api import router as places_router
     from jiedao.registry.api import router as registry_router
     from jiedao.screening.api import router as screening_router
@@ -69,6 +70,7 @@ def _register_routers() -> None:
     api.add_router("/work/", work_router)
     api.add_router("/screening/", screening_router)
     api.add_router("/sensors/", sensors_router)
+    api.add_router("/nat/", nat_router)
 
 
 _register_routers()

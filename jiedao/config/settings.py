@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "jiedao.screening",
     "jiedao.control",
     "jiedao.sensors",
+    "jiedao.nat",
     "jiedao.tracing",
     "jiedao.demo",
 ]

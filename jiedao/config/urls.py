@@ -21,6 +21,7 @@ urlpatterns = [
     path("c/", include("jiedao.control.checkin_urls")),
     path("sensors/", include("jiedao.sensors.urls")),
     path("tracing/", include("jiedao.tracing.urls")),
+    path("nat/", include("jiedao.nat.urls")),
 ]
 handler404 = "jiedao.core.views.not_found"
 handler500 = "jiedao.core.views.server_error"

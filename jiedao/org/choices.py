@@ -39,6 +39,7 @@ class ApiPermission(models.TextChoices):
     WORK_WRITE = "work.write", _("Create and update work items")
     SCREENING_PUSH = "screening.push", _("Push lists of key persons (command centre keys)")
     SCREENING_READ = "screening.read", _("Read key persons, pushed lists and their results")
+    NAT_REGISTER = "nat.register", _("Register samples at sampling sites")
     ALL = "*", _("Everything the service account's role allows")
 
 

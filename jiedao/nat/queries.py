@@ -1,0 +1,90 @@
+"""Reads for nucleic-acid testing: who runs which site, who sees which round, and the public site list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from jiedao.control.queries import can, role_scope
+from jiedao.core.errors import NotFound, Unauthenticated
+from jiedao.nat.choices import SiteStatus
+from jiedao.nat.models import SamplingSite, TestingRound
+from jiedao.org.choices import Role
+
+MANAGE_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF)  # set up sites (the command centre: rounds too)
+REGISTER_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.SAMPLER)
+READ_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.SAMPLER, Role.DOCTOR, Role.AUDITOR)
+
+
+def _authenticated(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def can_manage_in(user: Any, community_id: int | None) -> bool:
+    """The command centre anywhere; a community office in its own community (None: subdistrict-wide only)."""
+    if not can(user, MANAGE_ROLES):
+        return False
+    scope = role_scope(user, MANAGE_ROLES)
+    return scope.everything or (community_id is not None and community_id in scope.community_ids)
+
+
+def can_staff_site(user: Any, site: SamplingSite) -> bool:
+    """Samplers listed on the site, and whoever manages sites in its community."""
+    if can_manage_in(user, site.community_id):
+        return True
+    return can(user, (Role.SAMPLER,)) and site.staff.filter(pk=user.pk).exists()
+
+
+def public_sites() -> QuerySet[SamplingSite]:
+    """What the public map shows: sites that are not closed, without anything personal."""
+    return (
+        SamplingSite.objects.exclude(status=SiteStatus.CLOSED)
+        .select_related("community")
+        .defer("community__geometry")
+        .only(
+            "name",
+            "address",
+            "lat",
+            "lng",
+            "hours",
+            "lanes",
+            "status",
+            "queue_length",
+            "queue_updated_at",
+            "community__name",
+        )
+    )
+
+
+def sites_for(user: Any) -> QuerySet[SamplingSite]:
+    """The sites a user works with: all for the offices in scope, their own for samplers."""
+    if not _authenticated(user):
+        return SamplingSite.objects.none()
+    if can(user, MANAGE_ROLES):
+        scope = role_scope(user, MANAGE_ROLES)
+        qs = (
+            SamplingSite.objects.all()
+            if scope.everything
+            else SamplingSite.objects.filter(community_id__in=scope.community_ids)
+        )
+        return qs.select_related("community")
+    if can(user, (Role.SAMPLER,)):
+        return SamplingSite.objects.filter(staff=user).select_related("community")
+    return SamplingSite.objects.none()
+
+
+def access_site(user: Any, pk: Any) -> SamplingSite:
+    if not _authenticated(user):
+        raise Unauthenticated(_("Please sign in."))
+    try:
+        return sites_for(user).get(pk=pk)
+    except (SamplingSite.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Not found."))
+
+
+def open_rounds() -> QuerySet[TestingRound]:
+    from jiedao.nat.choices import RoundStatus
+
+    return TestingRound.objects.filter(status=RoundStatus.OPEN).order_by("-starts_at", "-pk")

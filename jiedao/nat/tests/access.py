@@ -1,0 +1,58 @@
+"""Access-matrix entries for testing. A sampling site in community A, grid A1, with sampler_a on its
+staff and a round under way. The public site map and site list need no sign-in; the site page is its
+staff's and its community office's (B's office and sampler get 404); registering needs a registering
+role (samplers, offices): others get 403, a site that is not yours is 404 for a single item."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from jiedao.core.testing import Cast, endpoint, public
+
+SITE_A = {"command", "community_staff_a", "sampler_a"}
+REGISTRARS = {"command", "community_staff_a", "community_staff_b", "sampler_a", "sampler_b"}
+# samplers of the grid A2 cast member do not exist; every sampler or office reaches "my sites"
+MY_SITES = {"command", "community_staff_a", "community_staff_b", "sampler_a", "sampler_b"}
+
+
+def site_a1(cast: Cast) -> Any:
+    from jiedao.nat.actions import do_open_round, do_save_site
+
+    site = do_save_site(actor=None, name="甲一采样点", community=cast.community_a, grid=cast.grid_a1)
+    site.staff.add(cast["sampler_a"])
+    now = timezone.now()
+    do_open_round(
+        actor=None, name="全员核酸", starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=8),
+        sites=[site],
+    )  # fmt: skip
+    return site
+
+
+def _open(cast: Cast) -> dict[str, Any]:
+    from jiedao.nat.models import TestingRound
+
+    site = TestingRound.objects.get().sites.get()
+    return {
+        "key": "access-open-1", "op": "open_tube", "barcode": "ACCESS0001", "capacity": 10,
+        "round": TestingRound.objects.get().pk, "site": site.pk, "at": timezone.now().isoformat(),
+    }  # fmt: skip
+
+
+public("nat:public_sites", "api:nat_sites")
+endpoint("nat:my_sites", lambda cast: "/nat/my-sites/", MY_SITES, ok=(200, 302))
+endpoint("nat:site", lambda cast: f"/nat/my-sites/{site_a1(cast).pk}/", SITE_A)
+endpoint(
+    "nat:site", lambda cast: f"/nat/my-sites/{site_a1(cast).pk}/", SITE_A, method="post",
+    data=lambda cast: {"status": "paused", "queue_length": "12"}, ok=(302,),
+)  # fmt: skip
+endpoint(
+    "api:nat_registrations", lambda cast: (site_a1(cast), "/api/v1/nat/registrations")[1], REGISTRARS,
+    method="post", data=lambda cast: {"items": [_open(cast)]}, content_type="application/json", api=True,
+)  # fmt: skip
+endpoint(
+    "api:nat_registration", lambda cast: (site_a1(cast), "/api/v1/nat/registration")[1], SITE_A, method="post",
+    data=_open, content_type="application/json", api=True, ok=(201,),
+)  # fmt: skip

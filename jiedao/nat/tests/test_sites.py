@@ -1,0 +1,84 @@
+"""Sampling sites: set up by the offices, status and queue set by the site's staff, shown on the public
+map with nothing personal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jiedao.core.errors import Forbidden, InvalidInput
+from jiedao.core.models import AuditEntry
+from jiedao.core.testing import assert_no_per_row_queries
+from jiedao.nat.actions import do_save_site, do_set_site_status
+from jiedao.nat.models import SamplingSite
+
+
+@pytest.fixture
+def site(cast: Any) -> SamplingSite:
+    s = do_save_site(
+        actor=cast["community_staff_a"], name="甲社区广场采样点", community=cast.community_a, lanes=3,
+        hours="07:00-12:00, 14:00-20:00", lat=30.5, lng=104.05,
+    )  # fmt: skip
+    s.staff.add(cast["sampler_a"])
+    return s
+
+
+def test_site_rules(cast: Any, site: SamplingSite) -> None:
+    with pytest.raises(Forbidden):
+        do_save_site(actor=cast["community_staff_b"], name="越界采样点", community=cast.community_a)
+    with pytest.raises(InvalidInput) as dup:
+        do_save_site(actor=None, name="甲社区广场采样点", community=cast.community_b)
+    assert dup.value.field == "name"
+    with pytest.raises(InvalidInput) as lanes:
+        do_save_site(actor=None, name="新采样点", community=cast.community_a, lanes=0)
+    assert lanes.value.field == "lanes"
+    with pytest.raises(InvalidInput) as grid:
+        do_save_site(actor=None, name="新采样点", community=cast.community_a, grid=cast.grid_b1)
+    assert grid.value.field == "grid"
+
+
+def test_staff_set_status_and_queue(cast: Any, site: SamplingSite) -> None:
+    do_set_site_status(actor=cast["sampler_a"], site=site, status="paused", queue_length=35)
+    site.refresh_from_db()
+    assert (site.status, site.queue_length) == ("paused", 35) and site.queue_updated_at is not None
+    assert AuditEntry.objects.filter(action="nat.site_status").exists()
+    with pytest.raises(Forbidden):
+        do_set_site_status(actor=cast["sampler_b"], site=site, queue_length=1)
+    with pytest.raises(InvalidInput) as neg:
+        do_set_site_status(actor=cast["sampler_a"], site=site, queue_length=-1)
+    assert neg.value.field == "queue_length"
+    with pytest.raises(InvalidInput):
+        do_set_site_status(actor=cast["sampler_a"], site=site, status="exploded")
+
+
+def test_site_page_on_a_phone(cast: Any, site: SamplingSite, login: Any) -> None:
+    client = login("sampler_a")
+    assert client.get("/nat/my-sites/")["Location"].endswith(
+        f"/nat/my-sites/{site.pk}/"
+    )  # one site: straight there
+    page = client.get(f"/nat/my-sites/{site.pk}/")
+    assert 'data-testid="status-form"' in page.content.decode()
+    bad = client.post(f"/nat/my-sites/{site.pk}/", {"status": "open", "queue_length": "-3"})
+    assert bad.status_code == 200 and 'data-testid="error-queue_length"' in bad.content.decode()
+    ok = client.post(f"/nat/my-sites/{site.pk}/", {"status": "open", "queue_length": "42"})
+    assert ok.status_code == 302
+    site.refresh_from_db()
+    assert site.queue_length == 42
+
+
+def test_public_map_shows_no_personal_data(cast: Any, site: SamplingSite, client: Any) -> None:
+    closed = do_save_site(actor=None, name="已撤点", community=cast.community_b)
+    do_set_site_status(actor=None, site=closed, status="closed")
+    do_set_site_status(actor=None, site=site, queue_length=17)
+    html = client.get("/nat/sites/").content.decode()
+    assert site.name in html and "已撤点" not in html and 'data-testid="sites-map"' in html
+    assert "sampler_a" not in html  # staff are never shown
+
+    def add(n: int) -> None:
+        for i in range(n):
+            do_save_site(
+                actor=None, name=f"临时采样点{i}", community=cast.community_a, lat=30.5, lng=104.0 + i / 100
+            )
+
+    assert_no_per_row_queries(lambda: client.get("/nat/sites/"), add)

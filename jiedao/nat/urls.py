@@ -1,0 +1,10 @@
+from django.urls import path
+
+from jiedao.nat import views
+
+app_name = "nat"
+urlpatterns = [
+    path("sites/", views.public_map, name="public_sites"),
+    path("my-sites/", views.my_sites, name="my_sites"),
+    path("my-sites/<int:pk>/", views.site, name="site"),
+]

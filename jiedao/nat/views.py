@@ -1,0 +1,74 @@
+"""Testing pages: the public map of open sampling sites with their queues (no sign-in, nothing
+personal), and the page where a site's staff set its status and queue from a phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from jiedao.core.decorators import role_required
+from jiedao.core.errors import InvalidInput
+from jiedao.core.forms import attach_error
+from jiedao.nat.actions import do_set_site_status
+from jiedao.nat.choices import SiteStatus
+from jiedao.nat.forms import SiteStatusForm
+from jiedao.nat.queries import REGISTER_ROLES, access_site, public_sites, sites_for
+from jiedao.org.geo import feature_collection
+from jiedao.org.models import Community
+
+
+def public_map(request: HttpRequest) -> HttpResponse:
+    """Public: where to get tested now, and how long the queue is."""
+    sites = list(public_sites().order_by("status", "queue_length", "name"))
+    points = [
+        {"name": s.name, "value": [s.lng, s.lat, s.queue_length], "status": s.status}
+        for s in sites
+        if s.lat is not None and s.lng is not None
+    ]
+    return render(
+        request,
+        "nat/public_sites.html",
+        {
+            "sites": sites,
+            "open_count": sum(1 for s in sites if s.status == SiteStatus.OPEN),
+            "map": {"geojson": feature_collection("community", Community.objects.all()), "points": points},
+        },
+    )
+
+
+@role_required(*REGISTER_ROLES)
+def my_sites(request: HttpRequest) -> HttpResponse:
+    sites = list(sites_for(request.user).order_by("name")[:200])
+    if len(sites) == 1:
+        return redirect("nat:site", sites[0].pk)
+    return render(request, "nat/my_sites.html", {"sites": sites})
+
+
+@role_required(*REGISTER_ROLES)
+@require_http_methods(["GET", "POST"])
+def site(request: HttpRequest, pk: int) -> HttpResponse:
+    """A site's staff set whether it is open and how many people wait (big buttons for a phone)."""
+    the_site = access_site(request.user, pk)
+    form = SiteStatusForm(
+        request.POST or None, initial={"status": the_site.status, "queue_length": the_site.queue_length}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            do_set_site_status(
+                actor=request.user,
+                site=the_site,
+                status=form.cleaned_data["status"],
+                queue_length=form.cleaned_data["queue_length"],
+            )
+        except InvalidInput as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(request, _("Saved: the public map shows it now."))
+            return redirect("nat:site", the_site.pk)
+    context: dict[str, Any] = {"site": the_site, "form": form, "statuses": SiteStatus.choices}
+    return render(request, "nat/site.html", context)
