@@ -145,14 +145,19 @@ def trace_cli(args: Any) -> int:
 
 def presence_cli(args: Any) -> int:
     """`jiedao presence load FILE` and `jiedao presence days`."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from jiedao.tracing import store
     from jiedao.tracing.actions.presence import do_load_presence_file
 
     root = Path(args.root) if args.root else store.default_root()
     if args.presence_cmd == "days":
-        until = date.today()
+        if args.last < 1:
+            print("jiedao presence days: --last is a number of days, 1 or more", file=sys.stderr)
+            return 2
+        from django.utils import timezone
+
+        until = timezone.localdate()
         for day, n in sorted(store.day_counts(root, until - timedelta(days=args.last - 1), until).items()):
             print(f"{day.isoformat()}  {n:>12,}{'  (no records)' if not n else ''}")
         return 0

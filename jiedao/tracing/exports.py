@@ -13,7 +13,7 @@ from jiedao.tracing.models import TraceRun
 
 def contacts_xlsx(run: TraceRun, queryset: Any) -> Ledger:
     columns = [
-        Column(_("Relation"), 14),
+        Column(_("Kind of contact"), 14),
         Column(_("Name"), 12),
         Column(_("Document number"), 22, text=True),
         Column(_("Place"), 24),
@@ -28,19 +28,43 @@ def contacts_xlsx(run: TraceRun, queryset: Any) -> Ledger:
     labels = dict(Relation.choices)
 
     def rows() -> Any:
-        for c in queryset.iterator(chunk_size=2000):
-            yield [
-                str(labels.get(c.relation, c.relation)),
-                c.person.name if c.person else "",
-                c.person.id_masked if c.person else "",
-                c.place.name if c.place else "",
-                c.place_key,
-                c.overlap_start,
-                c.overlap_end,
-                c.minutes,
-                c.source,
-                c.via_person.name if c.via_person else c.via_key[:12],
-                c.contact_key[:12],
-            ]
+        from jiedao.places.models import VenueCheckin
+
+        for chunk in _pages(queryset):
+            # visitors known from a venue check-in: their name and masked document, one query a page
+            missing = [c.contact_key for c in chunk if c.person_id is None]
+            visitors = {
+                v.person_key: v
+                for v in VenueCheckin.objects.filter(person_key__in=missing).only("person_key", "name", "id_masked")
+            } if missing else {}  # fmt: skip
+            for c in chunk:
+                v = visitors.get(c.contact_key)
+                yield _row(c, v)
+
+    def _row(c: Any, v: Any) -> list[Any]:
+        return [
+            str(labels.get(c.relation, c.relation)),
+            c.person.name if c.person else (v.name if v else ""),
+            c.person.id_masked if c.person else (v.id_masked if v else ""),
+            c.place.name if c.place else "",
+            c.place_key,
+            c.overlap_start,
+            c.overlap_end,
+            c.minutes,
+            c.source,
+            c.via_person.name if c.via_person else c.via_key,
+            "" if c.person else c.contact_key,  # in full: the city platform matches its own keys
+        ]
 
     return write_xlsx(_("Trace run #%(n)s") % {"n": run.pk}, columns, rows())
+
+
+def _pages(queryset: Any, size: int = 2000) -> Any:
+    page: list[Any] = []
+    for c in queryset.iterator(chunk_size=size):
+        page.append(c)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page

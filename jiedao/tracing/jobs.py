@@ -33,6 +33,14 @@ def flush_venue_checkins() -> int:
     return do_flush_venue_checkins().written
 
 
+@db_periodic_task(crontab(minute="*/5"))
+def reclaim_stale_runs() -> dict[str, int]:
+    """Every five minutes: runs a dead worker left behind are failed (to be started again), lost jobs queued again."""
+    from jiedao.tracing.actions.runs import do_reclaim_stale_runs
+
+    return do_reclaim_stale_runs()
+
+
 @db_task()
 def run_trace(run_id: int) -> int:
     """A queued trace run (actions.runs.do_run_trace; a second delivery does nothing)."""

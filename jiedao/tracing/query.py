@@ -166,17 +166,25 @@ def _earliest(seed: str, rules: Rules, d: _D, dwell: bool = False) -> str:
 def _dwell_cte(rules: Rules) -> str:
     """dwell(root_key, person_key, place_key, us): for every cell an index case was in under a
     companion rule, each person's time in that cell in the rule's dwell days before the onset. One
-    pass over the records of those cells (no pairs)."""
+    pass over the records of those cells (no pairs). A person's overlapping records are merged first
+    (gaps and islands), so two copies of one stay count once."""
     companions = _in(rules.companion_sources())
     since = "i.t_end - " + _case(rules, "p.source", {COMPANION: "{d}"}, only=rules.companion_sources())
+    part = "PARTITION BY root_key, person_key, place_key ORDER BY s, e"
     return (
-        "dwell AS (SELECT i.index_key AS root_key, p.person_key, p.place_key, "
-        f"sum(least(p.e, i.t_end) - greatest(p.s, {since})) AS us "
+        "dwell0 AS (SELECT i.index_key AS root_key, p.person_key, p.place_key, "
+        f"greatest(p.s, {since}) AS s, least(p.e, i.t_end) AS e "
         f"FROM (SELECT DISTINCT root_key, place_key FROM seed1 WHERE source IN ({companions})) sp "
         "JOIN idx i ON i.index_key = sp.root_key "
         f"JOIN p ON p.place_key = sp.place_key AND p.source IN ({companions}) "
-        f"AND p.e > {since} AND p.s < i.t_end "
-        "GROUP BY i.index_key, p.person_key, p.place_key)"
+        f"AND p.e > {since} AND p.s < i.t_end),\n"
+        f"dwell1 AS (SELECT d.*, max(d.e) OVER ({part} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
+        "AS reach FROM dwell0 d),\n"
+        "dwell2 AS (SELECT d.*, sum(CASE WHEN d.reach IS NULL OR d.s > d.reach THEN 1 ELSE 0 END) "
+        f"OVER ({part} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS island FROM dwell1 d),\n"
+        "dwell AS (SELECT root_key, person_key, place_key, sum(len) AS us FROM ("
+        "SELECT root_key, person_key, place_key, island, max(e) - min(s) AS len FROM dwell2 "
+        "GROUP BY root_key, person_key, place_key, island) x GROUP BY root_key, person_key, place_key)"
     )
 
 
@@ -207,15 +215,20 @@ def build_trace_sql(rules: Rules, dialect: str) -> str:
             f"WHERE greatest(p.s, x.t_exp) <= least(p.e, i.t_end){not_companion_p})",
             f"pairs2 AS ({_earliest('seed2', rules, d)})",
         ]
-        # a close contact is never also a secondary contact of the same index case: keep each
-        # (index, contact)'s lowest degree with a window rather than a second join on close1
+        # a close contact is never also a secondary contact of the same index case (a companion may be
+        # both: the secondary row is the more serious); decided with a window, not a second join
+        closeness = (
+            f"CASE WHEN t.degree = 1 AND t.source NOT IN ({_in(companions)}) THEN 1 ELSE 0 END"
+            if companions
+            else "CASE WHEN t.degree = 1 THEN 1 ELSE 0 END"
+        )
         out = (
             "SELECT index_key, contact_key, place_key, overlap_start_us, overlap_end_us, minutes, source, degree, "
-            "via_key FROM (SELECT t.*, min(t.degree) OVER (PARTITION BY t.index_key, t.contact_key) AS lowest "
+            f"via_key FROM (SELECT t.*, max({closeness}) OVER (PARTITION BY t.index_key, t.contact_key) AS is_close "
             f"FROM ({out} UNION ALL SELECT root_key AS index_key, contact_key, place_key, "
             f"o_start AS overlap_start_us, o_end AS overlap_end_us, CAST(o_end - o_start AS DOUBLE) / {US_PER_MINUTE} "
             "AS minutes, source, 2 AS degree, seed_key AS via_key FROM pairs2 "
-            "WHERE contact_key NOT IN (SELECT index_key FROM idx)) t) k WHERE k.degree = k.lowest"
+            "WHERE contact_key NOT IN (SELECT index_key FROM idx)) t) k WHERE k.degree = 1 OR k.is_close = 0"
         )
     return "WITH " + ",\n".join(ctes) + "\n" + out
 

@@ -49,7 +49,7 @@ CONTACT_SORTS = {
     "place": "place_key",
     "time": "overlap_start",
     "minutes": "minutes",
-    "relation": "degree",
+    "relation": "relation",
 }
 RUN_SORTS = {"created": "created_at"}
 CHART_PLACES = 12
@@ -65,8 +65,10 @@ def runs(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
     page = listing(request, runs_visible_to(request.user), sortable=RUN_SORTS, default_sort="-created")
     can_run = subdistrict_wide(request.user, RUN_ROLES)
-    started = {r.case_id for r in TraceRun.objects.filter(case__isnull=False).only("case_id")}
     cases = list(positive_cases()[:20]) if can_run else []
+    started = set(
+        TraceRun.objects.filter(case_id__in=[c.pk for c in cases]).values_list("case_id", flat=True)
+    )
     return render(
         request,
         "tracing/runs.html",

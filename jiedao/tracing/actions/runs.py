@@ -25,8 +25,9 @@ from jiedao.registry.choices import IdType
 from jiedao.registry.models import Person
 from jiedao.screening.actions import MAX_API_ENTRIES, check_list_meta, do_open_list, do_push_entries
 from jiedao.screening.choices import Source
+from jiedao.screening.models import PushedEntry
 from jiedao.tracing import engine
-from jiedao.tracing.choices import Relation, RunStatus, Stage
+from jiedao.tracing.choices import ACTIVE_STATUSES, Relation, RunStatus, Stage
 from jiedao.tracing.models import TraceContact, TraceRun
 from jiedao.tracing.queries import RUN_ROLES, subdistrict_wide
 from jiedao.tracing.rules import Rules
@@ -97,9 +98,20 @@ def do_start_trace(
             % {"day": kept_from.isoformat()},
             field="onset",
         )
-    if not isinstance(lookback_days, int) or not 1 <= lookback_days <= MAX_LOOKBACK_DAYS:
+    if (
+        isinstance(lookback_days, bool)
+        or not isinstance(lookback_days, int)
+        or not 1 <= lookback_days <= MAX_LOOKBACK_DAYS
+    ):
         raise InvalidInput(
             _("The look-back is 1 to %(n)s days.") % {"n": MAX_LOOKBACK_DAYS}, field="lookback_days"
+        )
+    active = TraceRun.objects.filter(case=case, status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        raise Conflict(
+            _("A trace of this case is already under way (run #%(n)s): wait for it to finish.")
+            % {"n": active.pk},
+            field="case",
         )
     rules = Rules(lookback_days=lookback_days, secondary=secondary)
     if companions:
@@ -126,7 +138,9 @@ def do_start_trace(
             obj=run,
             changes={"case": case.pk, "onset": onset.isoformat(), "rules": rules.to_dict()},
         )
-        transaction.on_commit(lambda: _enqueue(run.pk))
+        # robust: a queue that is down must not turn a saved run into an error page (the reclaim job
+        # queues it again)
+        transaction.on_commit(lambda: _enqueue(run.pk), robust=True)
     return run
 
 
@@ -163,9 +177,7 @@ def do_run_trace(run_id: int, *, root: str | Path | None = None) -> TraceRun:
     if not taken:
         return run
     try:
-        from jiedao.tracing.actions.checkins import do_flush_venue_checkins
-
-        do_flush_venue_checkins(root=root)
+        flush_error = _flush_checkins(root)
         _stage(run_id, Stage.MATCHING, 15)
         rules = Rules.from_dict(run.rules)
         cases = [
@@ -194,9 +206,10 @@ def do_run_trace(run_id: int, *, root: str | Path | None = None) -> TraceRun:
             "days_read": [d.isoformat() for d in result.days_read],
             "bad_records": result.bad_records,
             "unruled_records": result.unruled_records,
+            "checkins_flush_error": flush_error,
         }
         with transaction.atomic():
-            TraceRun.objects.filter(pk=run_id).update(
+            finished = TraceRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
                 status=RunStatus.DONE,
                 stage=Stage.DONE,
                 progress=100,
@@ -205,7 +218,10 @@ def do_run_trace(run_id: int, *, root: str | Path | None = None) -> TraceRun:
                 report=report,
                 updated_at=timezone.now(),
             )
-            audit.record(actor=None, action="tracing.done", obj=run, changes=counts)
+            if not finished:  # reclaimed as stalled meanwhile: its rows go, the run stays failed
+                TraceContact.objects.filter(run_id=run_id).delete()
+            else:
+                audit.record(actor=None, action="tracing.done", obj=run, changes=counts)
     except Exception as exc:  # the run says it failed and why; the worker goes on
         log.exception("trace run %s failed", run_id)
         TraceContact.objects.filter(run_id=run_id).delete()
@@ -219,6 +235,62 @@ def do_run_trace(run_id: int, *, root: str | Path | None = None) -> TraceRun:
             audit.record(actor=None, action="tracing.failed", obj=run, changes={"error": str(exc)[:500]})
     run.refresh_from_db()
     return run
+
+
+def _flush_checkins(root: str | Path | None) -> str:
+    """The latest venue check-ins into the store before the trace reads it (all of them, in pages).
+    A failure is logged and reported on the run; the trace goes on with what the store holds."""
+    from jiedao.tracing.actions.checkins import do_flush_venue_checkins
+
+    try:
+        for _page in range(100):
+            if do_flush_venue_checkins(root=root).taken == 0:
+                break
+    except Exception as exc:
+        log.exception("flushing venue check-ins before a trace failed")
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return ""
+
+
+STALE_RUNNING = dt.timedelta(minutes=30)  # no progress for this long: the worker died
+STALE_QUEUED = dt.timedelta(minutes=10)  # not taken for this long: the job was lost
+
+
+def do_reclaim_stale_runs(now: dt.datetime | None = None) -> dict[str, int]:
+    """Runs a dead worker left RUNNING are failed (their partial rows removed) so that they can be
+    started again; runs whose job was lost are queued again (taking a run is atomic, so a second
+    delivery does nothing)."""
+    now = now or timezone.now()
+    stalled = list(
+        TraceRun.objects.filter(status=RunStatus.RUNNING, updated_at__lt=now - STALE_RUNNING).values_list(
+            "pk", flat=True
+        )
+    )
+    failed = 0
+    for pk in stalled:
+        with transaction.atomic():
+            n = TraceRun.objects.filter(
+                pk=pk, status=RunStatus.RUNNING, updated_at__lt=now - STALE_RUNNING
+            ).update(
+                status=RunStatus.FAILED,
+                error=str(_("The worker stopped before the trace finished: start it again.")),
+                finished_at=now,
+                updated_at=now,
+            )
+            if n:
+                TraceContact.objects.filter(run_id=pk).delete()
+                audit.record(actor=None, action="tracing.failed", object_type="tracing.tracerun", object_id=pk,
+                             changes={"error": "stalled"})  # fmt: skip
+                failed += 1
+    lost = list(
+        TraceRun.objects.filter(status=RunStatus.QUEUED, updated_at__lt=now - STALE_QUEUED).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in lost:
+        TraceRun.objects.filter(pk=pk).update(updated_at=now)
+        _enqueue(pk)
+    return {"failed": failed, "requeued": len(lost)}
 
 
 def _save_contacts(run: TraceRun, rows: list[engine.TraceRow]) -> None:
@@ -317,53 +389,68 @@ def _note(c: TraceContact) -> str:
     return text
 
 
+def _entry_key(run: TraceRun, contact_key: str) -> str:
+    return f"trace-{run.pk}-{contact_key}"
+
+
 def do_push_trace_contacts(*, actor: Any, run: TraceRun) -> PushSummary:
-    """Push the run's contacts to screening: one pushed list per relation, basis = this run. Every
-    entry carries a key made from the run and the contact, so pushing again doubles nothing."""
+    """Push the run's contacts to screening: one pushed list per relation, basis = this run. Each
+    contact's entry key is made from the run and the contact, and contacts already pushed from this
+    run (by anyone) are left out, so pushing again adds only who is new and doubles nothing. All of it
+    or nothing is written."""
     _require_runner(actor)
     if run.status != RunStatus.DONE:
         raise Conflict(_("The trace has not finished: push its contacts when it is done."))
     best = _first_rows(run)
     who = identities(sorted(best))
+    pushed: set[str] = set()
+    keys = [_entry_key(run, k) for k in best]
+    for chunk in _chunks(keys, 1000):
+        pushed.update(PushedEntry.objects.filter(client_key__in=chunk).values_list("client_key", flat=True))
     summary = PushSummary(unidentified=sorted(k for k in best if k not in who))
+    summary.duplicates = sum(1 for k in best if _entry_key(run, k) in pushed)
+    todo = sorted(k for k in best if k in who and _entry_key(run, k) not in pushed)
+    if not todo:
+        raise InvalidInput(
+            _("Nothing new to push: %(done)s already pushed, %(none)s with no name or document here.")
+            % {"done": summary.duplicates, "none": len(summary.unidentified)},
+            field="run",
+        )
     label = _("Trace run #%(n)s") % {"n": run.pk}
-    for relation in PUSH_ORDER:
-        rows = [c for k, c in sorted(best.items()) if c.relation == relation.value and k in who]
-        if not rows:
-            continue
-        meta = check_list_meta(
-            title=_("%(relation)s of %(names)s (trace run #%(n)s)")
-            % {"relation": relation.label, "names": run.index_names, "n": run.pk},
-            issuer=label,
-            source=PUSH_SOURCE[relation],
-        )
-        plist, _created = do_open_list(
-            actor=actor,
-            client_key=f"trace-{run.pk}-{relation.value}",
-            meta=meta,
-            basis_label=label,
-            basis_url=run.get_absolute_url(),
-        )
-        entries = [
-            {
-                "key": f"trace-{run.pk}-{c.contact_key}",
-                "name": who[c.contact_key].name,
-                "id_type": who[c.contact_key].id_type,
-                "id_number": who[c.contact_key].id_number,
-                "phone": who[c.contact_key].phone,
-                "exposed_at": timezone.localtime(c.overlap_start),
-                "note": _note(c),
-            }
-            for c in rows
-        ]
-        for batch in _chunks(entries, MAX_API_ENTRIES):
-            result = do_push_entries(actor=actor, plist=plist, entries=batch)
-            summary.created += result.created
-            summary.duplicates += result.duplicates
-        summary.lists.append(plist)
     with transaction.atomic():
-        if summary.lists:
-            run.pushed_lists.add(*summary.lists)
+        for relation in PUSH_ORDER:
+            rows = [best[k] for k in todo if best[k].relation == relation.value]
+            if not rows:
+                continue
+            meta = check_list_meta(
+                title=_("%(relation)s from trace run #%(n)s") % {"relation": relation.label, "n": run.pk},
+                issuer=label,
+                source=PUSH_SOURCE[relation],
+            )
+            plist, _created = do_open_list(
+                actor=actor,
+                client_key=f"trace-{run.pk}-{relation.value}",
+                meta=meta,
+                basis_label=label,
+                basis_url=run.get_absolute_url(),
+            )
+            entries = [
+                {
+                    "key": _entry_key(run, c.contact_key),
+                    "name": who[c.contact_key].name,
+                    "id_type": who[c.contact_key].id_type,
+                    "id_number": who[c.contact_key].id_number,
+                    "phone": who[c.contact_key].phone,
+                    "exposed_at": timezone.localtime(c.overlap_start),
+                    "note": _note(c),
+                }
+                for c in rows
+            ]
+            for batch in _chunks(entries, MAX_API_ENTRIES):
+                result = do_push_entries(actor=actor, plist=plist, entries=batch)
+                summary.created += result.created
+            summary.lists.append(plist)
+        run.pushed_lists.add(*summary.lists)
         run.pushed_at = timezone.now()
         run.save(update_fields=["pushed_at", "updated_at"])
         audit.record(
@@ -373,7 +460,7 @@ def do_push_trace_contacts(*, actor: Any, run: TraceRun) -> PushSummary:
             changes={
                 "lists": [p.pk for p in summary.lists],
                 "created": summary.created,
-                "duplicates": summary.duplicates,
+                "already_pushed": summary.duplicates,
                 "unidentified": len(summary.unidentified),
             },
         )

@@ -24,11 +24,19 @@ def _run(cast: Cast) -> Any:
     return do_start_trace(actor=cast["command"], case=_case(cast))
 
 
+def _an_hour_ago() -> str:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return (timezone.localtime() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+
+
 endpoint("tracing:runs", lambda cast: "/tracing/", READ)
 endpoint("tracing:start", lambda cast: f"/tracing/cases/{_case(cast).pk}/start", RUN)
 endpoint(
     "tracing:start", lambda cast: f"/tracing/cases/{_case(cast).pk}/start", RUN, method="post",
-    data=lambda cast: {"onset": "", "lookback_days": "4"}, ok=(200, 302),
+    data=lambda cast: {"onset": _an_hour_ago(), "lookback_days": "4"}, ok=(302,),
 )  # fmt: skip
 endpoint("tracing:run", lambda cast: f"/tracing/runs/{_run(cast).pk}/", READ)
 endpoint("tracing:push", lambda cast: f"/tracing/runs/{_run(cast).pk}/push", RUN)

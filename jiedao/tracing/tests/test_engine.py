@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jiedao.tracing.engine import TraceResult, TraceRow, trace
-from jiedao.tracing.rules import CLOSE, COMPANION, SCAN, Rules, RulesError, SourceRule
+from jiedao.tracing.rules import CLOSE, COMPANION, SCAN, SECONDARY, Rules, RulesError, SourceRule
 from jiedao.tracing.schema import BULK, CELL, VENUE_SCAN
 
 T = datetime(2022, 6, 10, 12, 7)  # not on a 15-minute bin edge, so neighbours fall in other bins
@@ -274,19 +274,30 @@ def test_companions_by_chengdu_rule(tmp_path: Path, run: Runner) -> None:
             stay("E", "N", t10 + 500 * MIN, t10 + 530 * MIN),  # not
             scan("A", "V", t10 + 90 * MIN),
             scan("S", "V", t10 + 90 * MIN),  # met the companion A: companions are not traced further
+            # the same 16-hour stay recorded twice is 16 hours, not 32: F is no companion
+            *dwell("F", "G", day0, 1, 16),
+            *dwell("F", "G", day0, 1, 16),
+            stay("I", "G", t10 + 600 * MIN, t10 + 640 * MIN),
+            stay("F", "G", t10 + 600 * MIN, t10 + 640 * MIN),
+            # a close contact by venue, who later meets the companion C: C is also a secondary contact
+            scan("I", "W", t10 + 700 * MIN),
+            scan("K", "W", t10 + 700 * MIN),
+            scan("K", "W2", t10 + 800 * MIN),
+            scan("C", "W2", t10 + 805 * MIN),
         ],
     )
     rules = Rules().with_companions()
     assert rules.history_days() == 14
     result = run(tmp_path, [("I", ONSET)], rules)
     assert result.related(COMPANION) == {("I", "A"), ("I", "C"), ("I", "D")}
-    assert result.related(CLOSE) == set() and result.contacts(2) == set()
+    assert result.related(CLOSE) == {("I", "K")}
+    assert result.related(SECONDARY) == {("I", "C")}  # more serious than companion: both are kept
     found = by_contact(result)
     assert found["A"].minutes == 11.0 and found["A"].relation == COMPANION and found["A"].source == CELL
     assert found["D"].overlap_start == t10 + 310 * MIN
     # the same records under the default rules: stays of 15 minutes or more are close contacts
     plain = run(tmp_path, [("I", ONSET)], Rules())
-    assert plain.related(CLOSE) == {("I", p) for p in ("B", "C", "E")}
+    assert plain.related(CLOSE) == {("I", p) for p in ("B", "C", "E", "F", "K")}
     assert plain.related(COMPANION) == set()
 
 
@@ -457,6 +468,16 @@ def test_duckdb_and_spark_identical(tmp_path: Path, spark: Any) -> None:
         sparked.index_without_data,
         sparked.empty_days,
     )
+    # the companion rule (dwell windows, islands, the companion/secondary choice) alike on both
+    long_stays = [
+        stay(f"q{i:04d}", "c0", hour - timedelta(days=3), hour - timedelta(hours=40))
+        for i in range(0, 500, 7)
+    ]
+    write_presence(tmp_path, long_stays)
+    rules = Rules().with_companions()
+    duck_c = trace(tmp_path, cases, rules, engine="duckdb")
+    spark_c = trace(tmp_path, cases, rules, engine="spark", spark=spark)
+    assert duck_c.related(COMPANION) and duck_c.rows == spark_c.rows
 
 
 @pytest.mark.spark

@@ -130,11 +130,80 @@ def test_push_to_screening_exactly_once(
         assert KeyPerson.objects.filter(person=p).exists()
     run.refresh_from_db()
     assert run.pushed_at is not None and set(run.pushed_lists.all()) == set(summary.lists)
-    # again: nothing doubles
-    again = actions.do_push_trace_contacts(actor=cast["command"], run=run)
-    assert again.created == 0 and again.duplicates == 4
+    # again, after a pushed person's phone changed, and by another command-centre user: nothing doubles
+    person = scene.close[0]
+    person.phone = "13800138111"
+    person.save()
+    with pytest.raises(InvalidInput) as nothing_new:
+        actions.do_push_trace_contacts(actor=cast["command"], run=run)
+    assert "4" in nothing_new.value.message
+    with pytest.raises(InvalidInput):
+        actions.do_push_trace_contacts(actor=second_commander(cast), run=run)
     assert PushedList.objects.filter(basis_url=run.get_absolute_url()).count() == 2
-    assert PushedEntry.objects.filter(pushed_list__in=summary.lists).count() == 4
+    assert PushedEntry.objects.filter(pushed_list__basis_url=run.get_absolute_url()).count() == 4
+
+
+def second_commander(cast: Any) -> Any:
+    from jiedao.org.models import RoleAssignment, User
+
+    user = User.objects.create(username="command2", display_name="指挥部二")
+    RoleAssignment.objects.create(
+        user=user, role="command", level="subdistrict", subdistrict=cast.subdistrict
+    )
+    return User.objects.get(pk=user.pk)
+
+
+def test_a_later_contact_is_pushed_alone_by_another_user(
+    cast: Any, scene: Scene, django_capture_on_commit_callbacks: Any
+) -> None:
+    run = started(cast, scene, django_capture_on_commit_callbacks)
+    first = run.contacts.filter(person=scene.close[0]).first()
+    assert first is not None
+    later = TraceContact.objects.filter(run=run).exclude(pk=first.pk)
+    held = list(later)
+    later.delete()  # as if the run had found only the first contact when first pushed
+    assert actions.do_push_trace_contacts(actor=cast["command"], run=run).created == 1
+    TraceContact.objects.bulk_create(held)
+    again = actions.do_push_trace_contacts(actor=second_commander(cast), run=run)
+    assert again.created == 3 and again.duplicates == 1
+    assert PushedEntry.objects.filter(pushed_list__basis_url=run.get_absolute_url()).count() == 4
+
+
+def test_nothing_to_push_is_refused_and_not_marked(
+    cast: Any, root: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = positive_case(cast)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = actions.do_start_trace(actor=cast["command"], case=case)
+    run.refresh_from_db()
+    with pytest.raises(InvalidInput):
+        actions.do_push_trace_contacts(actor=cast["command"], run=run)
+    run.refresh_from_db()
+    assert run.pushed_at is None and not run.pushed_lists.exists()
+
+
+def test_a_second_start_while_one_runs_is_refused(cast: Any, scene: Scene) -> None:
+    actions.do_start_trace(actor=cast["command"], case=scene.case)  # queued (on_commit not run)
+    with pytest.raises(Conflict):
+        actions.do_start_trace(actor=cast["command"], case=scene.case)
+    assert TraceRun.objects.count() == 1
+
+
+def test_stalled_runs_are_failed_and_lost_jobs_queued_again(
+    cast: Any, scene: Scene, monkeypatch: Any
+) -> None:
+    queued: list[int] = []
+    monkeypatch.setattr(actions, "_enqueue", queued.append)
+    run = actions.do_start_trace(actor=cast["command"], case=scene.case)
+    later = timezone.now() + dt.timedelta(minutes=11)
+    assert actions.do_reclaim_stale_runs(now=later) == {"failed": 0, "requeued": 1} and queued == [run.pk]
+    TraceRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, updated_at=timezone.now())
+    assert actions.do_reclaim_stale_runs(now=later)["failed"] == 0  # touched just now
+    assert actions.do_reclaim_stale_runs(now=timezone.now() + dt.timedelta(minutes=31))["failed"] == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and run.error
+    # the old worker finishing late changes nothing
+    assert actions.do_run_trace(run.pk).status == RunStatus.FAILED and run.contacts.count() == 0
 
 
 def test_push_needs_a_finished_run_and_the_command_centre(cast: Any, scene: Scene) -> None:
@@ -255,6 +324,8 @@ def test_export_is_masked(
     assert len(rows) == 1 + 4
     cells = {str(c) for r in rows for c in r}
     assert scene.close[0].id_masked in cells and scene.close[0].id_number not in cells
+    assert scene.stranger_key in cells  # in full, for the city platform to match
+    assert "访客甲" in cells  # a visitor, named from the venue check-in
 
 
 def test_case_page_has_the_trace_card(cast: Any, login: Any, scene: Scene) -> None:
