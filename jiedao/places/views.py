@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiedao.core import crypto
+from jiedao.core import crypto, throttle
 from jiedao.core.decorators import role_required
 from jiedao.core.errors import Forbidden, JiedaoError, NotFound
 from jiedao.core.forms import attach_error
@@ -262,6 +262,10 @@ def _attach_checkin_errors(form: VenueCheckinForm, exc: JiedaoError) -> None:
         attach_error(form, exc)
 
 
+CHECKINS_PER_WINDOW = 30
+CHECKIN_WINDOW_SECONDS = 10 * 60
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def venue_landing(request: HttpRequest, code: str) -> HttpResponse:
@@ -286,6 +290,17 @@ def venue_landing(request: HttpRequest, code: str) -> HttpResponse:
         _forget(back)
         return back
     client_key = str(request.POST.get("client_key") or "")
+    # A public form with no sign-in: one address may check in at most CHECKINS_PER_WINDOW people at a
+    # venue per window (a family at the door, a guard checking in a group), not flood the records.
+    flood_key = f"venue-checkin:{request.META.get('REMOTE_ADDR', '')}:{place.pk}"
+    if throttle.too_many(flood_key, CHECKINS_PER_WINDOW):
+        ctx["form"] = VenueCheckinForm(request.POST if intent != "remembered" else None)
+        ctx["show_form"] = True
+        ctx["notice"] = _(
+            "Too many check-ins from this phone in a short time: wait a few minutes, or ask the staff at the door."
+        )
+        return _venue_page(request, ctx, remembered, status=429)
+    throttle.record_failure(flood_key, CHECKIN_WINDOW_SECONDS)
     if intent == "remembered":
         if remembered is None:
             # The cookie expired or was cleared since the page was shown: ask for the details.

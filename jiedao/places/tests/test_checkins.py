@@ -434,3 +434,17 @@ def test_the_page_and_a_check_in_cost_a_fixed_number_of_queries(cast, client) ->
     again = count_queries(lambda: _post(client, place, key="b" * 20, id_number=LI, name="李四"))
     # place, lock, replay and window look-ups, insert, audit chain (2) and their savepoints: 13
     assert again == first <= 13, (first, again)
+
+
+def test_one_address_cannot_flood_a_venue(cast, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from jiedao.places import views
+
+    monkeypatch.setattr(views, "CHECKINS_PER_WINDOW", 3)
+    place = make_place(cast)
+    for _ in range(3):
+        assert _post(client, place).status_code == 200
+    refused = _post(client, place)
+    assert refused.status_code == 429 and 'data-testid="checkin-notice"' in refused.content.decode()
+    assert VenueCheckin.objects.count() == 1  # the three were one person within five minutes
+    other = make_place(cast, name="甲一超市")
+    assert _post(client, other).status_code == 200  # another venue is counted apart
