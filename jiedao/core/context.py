@@ -65,6 +65,7 @@ NAV: list[tuple[str, Any, str, set[str]]] = [
     ),
     ("sensors:devices", _("Door sensors"), "device-mobile", {"command", "community_staff", "auditor"}),
     ("screening:lists", _("Pushed lists"), "list-details", {"command", "auditor"}),
+    ("nat:sampler", _("Sampling"), "test-pipe", {"sampler"}),
     ("tracing:runs", _("Tracing"), "route", {"command", "auditor"}),
     ("nat:my_sites", _("Sampling sites"), "test-pipe", {"command", "community_staff", "sampler"}),
     ("registry:import", _("Import"), "file-import", {"command", "community_staff"}),

@@ -7,4 +7,6 @@ urlpatterns = [
     path("sites/", views.public_map, name="public_sites"),
     path("my-sites/", views.my_sites, name="my_sites"),
     path("my-sites/<int:pk>/", views.site, name="site"),
+    path("sample/", views.sampler, name="sampler"),
+    path("sw.js", views.service_worker, name="service_worker"),
 ]

@@ -17,7 +17,7 @@ from jiedao.core.forms import attach_error
 from jiedao.nat.actions import do_set_site_status
 from jiedao.nat.choices import SiteStatus
 from jiedao.nat.forms import SiteStatusForm
-from jiedao.nat.queries import REGISTER_ROLES, access_site, public_sites, sites_for
+from jiedao.nat.queries import REGISTER_ROLES, access_site, open_rounds, public_sites, sites_for
 from jiedao.org.geo import feature_collection
 from jiedao.org.models import Community
 
@@ -72,3 +72,62 @@ def site(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("nat:site", the_site.pk)
     context: dict[str, Any] = {"site": the_site, "form": form, "statuses": SiteStatus.choices}
     return render(request, "nat/site.html", context)
+
+
+@role_required(*REGISTER_ROLES)
+def sampler(request: HttpRequest) -> HttpResponse:
+    """The sampler's phone page: open a tube, add people, close it. It keeps working offline: items
+    wait on the phone and are sent when the network is back, each applied once by its key."""
+    sites = list(sites_for(request.user).order_by("name")[:200])
+    rounds = list(open_rounds().prefetch_related("sites")[:20])
+    config = {
+        "user": request.user.get_username(),
+        "sites": [{"id": s.pk, "name": s.name} for s in sites],
+        "rounds": [{"id": r.pk, "name": r.name, "sites": [s.pk for s in r.sites.all()]} for r in rounds],
+        "api": "/api/v1/nat/registrations",
+        "t": {
+            "online": _("Online"),
+            "offline": _("Offline: kept on this phone"),
+            "full": _("The tube is full: seal it and open a new one."),
+            "needId": _("Scan or type the resident ID."),
+            "needCode": _("Scan or type the tube barcode."),
+            "twice": _("Already in this tube."),
+            "empty": _("The tube is empty."),
+            "opened": _("tube opened"),
+            "sealed": _("tube sealed"),
+        },
+    }
+    return render(request, "nat/sampler.html", {"config": config, "sites": sites, "rounds": rounds})
+
+
+SERVICE_WORKER = """// jiedao sampler: keeps the sampling page and its assets on the phone so that it opens offline.
+const CACHE = "jd-nat-v1";
+self.addEventListener("install", (e) => {
+  e.waitUntil(caches.open(CACHE).then((c) => c.add("/nat/sample/")).then(() => self.skipWaiting()));
+});
+self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener("message", (e) => {
+  const urls = (e.data && e.data.cache) || [];
+  e.waitUntil(caches.open(CACHE).then((c) => Promise.all(urls.map((u) => c.add(u).catch(() => null))))
+    .then(() => e.source && e.source.postMessage({cached: urls.length})));
+});
+self.addEventListener("fetch", (e) => {
+  const req = e.request;
+  const url = new URL(req.url);
+  if (req.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.pathname === "/nat/sample/" || url.pathname.startsWith("/static/")) {
+    // the network first (fresh page, fresh CSRF token), the phone's copy when there is none
+    e.respondWith(fetch(req).then((resp) => {
+      if (resp.ok) { const copy = resp.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); }
+      return resp;
+    }).catch(() => caches.match(req, {ignoreVary: true})));
+  }
+});
+"""
+
+
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """Public script (it holds nothing personal); its scope is /nat/."""
+    response = HttpResponse(SERVICE_WORKER, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response

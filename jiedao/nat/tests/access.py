@@ -41,9 +41,10 @@ def _open(cast: Cast) -> dict[str, Any]:
     }  # fmt: skip
 
 
-public("nat:public_sites", "api:nat_sites")
+public("nat:public_sites", "api:nat_sites", "nat:service_worker")
 endpoint("nat:my_sites", lambda cast: "/nat/my-sites/", MY_SITES, ok=(200, 302))
 endpoint("nat:site", lambda cast: f"/nat/my-sites/{site_a1(cast).pk}/", SITE_A)
+endpoint("nat:sampler", lambda cast: (site_a1(cast), "/nat/sample/")[1], MY_SITES)
 endpoint(
     "nat:site", lambda cast: f"/nat/my-sites/{site_a1(cast).pk}/", SITE_A, method="post",
     data=lambda cast: {"status": "paused", "queue_length": "12"}, ok=(302,),

@@ -82,3 +82,26 @@ def test_public_map_shows_no_personal_data(cast: Any, site: SamplingSite, client
             )
 
     assert_no_per_row_queries(lambda: client.get("/nat/sites/"), add)
+
+
+def test_sampler_page_and_its_service_worker(cast: Any, site: SamplingSite, login: Any, client: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from jiedao.nat.actions import do_open_round
+
+    assert 'data-testid="no-round"' in login("sampler_a").get("/nat/sample/").content.decode()  # no round yet
+    now = timezone.now()
+    do_open_round(actor=None, name="第一轮", starts_at=now, ends_at=now + dt.timedelta(hours=8), sites=[site])
+    html = login("sampler_a").get("/nat/sample/").content.decode()
+    assert (
+        'id="jd-sampler-config"' in html and "甲社区广场采样点" in html and 'data-testid="open-tube"' in html
+    )
+    assert (
+        'data-testid="no-round"' in login("sampler_b").get("/nat/sample/").content.decode()
+    )  # not on a site's staff
+    client.logout()
+    sw = client.get("/nat/sw.js")
+    assert sw.status_code == 200 and sw["Content-Type"].startswith("text/javascript")
+    assert "/nat/sample/" in sw.content.decode()
