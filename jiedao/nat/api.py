@@ -19,6 +19,7 @@ from jiedao.org.auth import require_permission
 
 router = Router(tags=["nat"])
 REGISTER = "nat.register"
+RESULTS = "nat.results"
 # a single item's answer as an HTTP status
 # (a site that is not yours reads as not found, as everything outside one's area does)
 STATUS = {"created": 201, "duplicate": 200, "refused": 422, "conflict": 409, "forbidden": 404}
@@ -105,3 +106,38 @@ def get_sites(request: HttpRequest) -> list[SiteOut]:
         )
         for s in public_sites()
     ]
+
+
+class ResultsIn(Schema):
+    key: str
+    lab: str
+    rows: list[dict[str, Any]]
+
+
+class ResultsOut(Schema):
+    batch: int
+    replay: bool
+    counts: dict[str, int]
+    items: list[dict[str, Any]]
+
+
+@router.post(
+    "/results",
+    response={200: ResultsOut},
+    url_name="nat_results",
+    summary="Record laboratory results (a batch)",
+)
+def post_results(request: HttpRequest, payload: ResultsIn) -> Status[ResultsOut]:
+    from jiedao.nat.results import MAX_ROWS, do_record_results
+
+    require_permission(request, RESULTS)
+    if not payload.key.strip() or len(payload.key) > 100:
+        raise InvalidInput(_("Send a key of 1 to 100 characters."), field="key")
+    if not payload.rows or len(payload.rows) > MAX_ROWS:
+        raise InvalidInput(_("Send 1 to %(n)s rows.") % {"n": MAX_ROWS}, field="rows")
+    rows = [{"row": n, **r} for n, r in enumerate(payload.rows, start=1)]
+    report = do_record_results(actor=request.user, rows=rows, lab=payload.lab, client_key=payload.key.strip())
+    assert report.batch is not None
+    return Status(
+        200, ResultsOut(batch=report.batch.pk, replay=report.replay, counts=report.counts, items=report.items)
+    )

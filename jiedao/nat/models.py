@@ -64,6 +64,35 @@ class TestingRound(BaseModel):
         return self.name
 
 
+class ResultBatch(BaseModel):
+    """One delivery of results from a laboratory (a file or an API batch). The file's digest or the
+    sender's key makes a re-sent batch a no-op that answers as the first time (`report`)."""
+
+    lab = models.CharField(_("laboratory"), max_length=100)
+    filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    client_key = models.CharField(max_length=100, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)  # recorded, duplicate, refused, positive
+    report = models.JSONField(default=list, blank=True)  # per row: row, barcode, status, field, message
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sha256"], condition=~models.Q(sha256=""), name="result_batch_once_per_file"
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "client_key"],
+                condition=~models.Q(client_key=""),
+                name="result_batch_client_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lab} {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class Tube(BaseModel):
     """One sampling tube: a barcode, a pool size (1, 5, 10 or 20), the samples in it and, later, its
     result. A tube is open while the sampler adds people and closed once sealed."""
@@ -79,6 +108,14 @@ class Tube(BaseModel):
     result = models.CharField(_("result"), max_length=16, choices=TubeResult.choices, blank=True)
     result_at = models.DateTimeField(_("result time"), null=True, blank=True)
     lab = models.CharField(_("laboratory"), max_length=100, blank=True)
+    result_batch = models.ForeignKey(
+        ResultBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="tubes"
+    )
+    # a positive pool's follow-up (alerts, members pushed to screening, re-tests) was done at
+    positive_handled_at = models.DateTimeField(null=True, blank=True)
+    pushed_list = models.ForeignKey(
+        "screening.PushedList", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-opened_at", "-pk"]

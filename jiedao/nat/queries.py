@@ -88,3 +88,22 @@ def open_rounds() -> QuerySet[TestingRound]:
     from jiedao.nat.choices import RoundStatus
 
     return TestingRound.objects.filter(status=RoundStatus.OPEN).order_by("-starts_at", "-pk")
+
+
+def access_tube(user: Any, barcode: str) -> Any:
+    """A tube for the command centre and the auditor, and for the office of the site's community."""
+    from jiedao.nat.models import Tube
+
+    if not _authenticated(user):
+        raise Unauthenticated(_("Please sign in."))
+    try:
+        tube = Tube.objects.select_related("site", "round", "pushed_list", "result_batch").get(
+            barcode=str(barcode).upper()
+        )
+    except Tube.DoesNotExist:
+        raise NotFound(_("Not found."))
+    if can(user, (Role.COMMAND, Role.AUDITOR)) and role_scope(user, (Role.COMMAND, Role.AUDITOR)).everything:
+        return tube
+    if can_manage_in(user, tube.site.community_id):
+        return tube
+    raise NotFound(_("Not found."))

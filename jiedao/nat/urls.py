@@ -9,4 +9,6 @@ urlpatterns = [
     path("my-sites/<int:pk>/", views.site, name="site"),
     path("sample/", views.sampler, name="sampler"),
     path("sw.js", views.service_worker, name="service_worker"),
+    path("results/", views.results, name="results"),
+    path("tubes/<str:barcode>/", views.tube, name="tube"),
 ]

@@ -17,7 +17,9 @@ from jiedao.core.forms import attach_error
 from jiedao.nat.actions import do_set_site_status
 from jiedao.nat.choices import SiteStatus
 from jiedao.nat.forms import SiteStatusForm
-from jiedao.nat.queries import REGISTER_ROLES, access_site, open_rounds, public_sites, sites_for
+from jiedao.nat.models import ResultBatch
+from jiedao.nat.queries import REGISTER_ROLES, access_site, access_tube, open_rounds, public_sites, sites_for
+from jiedao.org.choices import Role
 from jiedao.org.geo import feature_collection
 from jiedao.org.models import Community
 
@@ -131,3 +133,44 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(SERVICE_WORKER, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     return response
+
+
+@role_required(Role.COMMAND)
+@require_http_methods(["GET", "POST"])
+def results(request: HttpRequest) -> HttpResponse:
+    """The command centre uploads a laboratory's results file (CSV or Excel); the page then lists
+    what each row did, refusals first."""
+    from jiedao.nat.results import do_record_results, rows_from_file
+
+    report = None
+    error = ""
+    lab = request.POST.get("lab", "").strip()
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise InvalidInput(_("Choose a results file."), field="file")
+            data = upload.read()
+            name = upload.name or "results.csv"
+            rows = rows_from_file(name, data)
+            report = do_record_results(actor=request.user, rows=rows, lab=lab, filename=name, data=data)
+        except InvalidInput as exc:
+            error = exc.message
+    batches = list(ResultBatch.objects.order_by("-created_at", "-pk")[:20])
+    items = (
+        sorted(report.items, key=lambda i: (i["status"] != "refused", i.get("row") or 0)) if report else []
+    )
+    return render(
+        request,
+        "nat/results.html",
+        {"report": report, "items": items[:500], "error": error, "lab": lab, "batches": batches},
+    )
+
+
+@role_required(Role.COMMAND, Role.AUDITOR, Role.COMMUNITY_STAFF)
+def tube(request: HttpRequest, barcode: str) -> HttpResponse:
+    """One tube: where and when it was filled, its result and, for a positive pool, its members and
+    the pushed list that put them under temporary control."""
+    the_tube = access_tube(request.user, barcode)
+    samples = list(the_tube.samples.select_related("person").order_by("sampled_at", "pk"))
+    return render(request, "nat/tube.html", {"tube": the_tube, "samples": samples})

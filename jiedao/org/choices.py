@@ -40,6 +40,7 @@ class ApiPermission(models.TextChoices):
     SCREENING_PUSH = "screening.push", _("Push lists of key persons (command centre keys)")
     SCREENING_READ = "screening.read", _("Read key persons, pushed lists and their results")
     NAT_REGISTER = "nat.register", _("Register samples at sampling sites")
+    NAT_RESULTS = "nat.results", _("Record laboratory results (command centre keys)")
     ALL = "*", _("Everything the service account's role allows")
 
 

@@ -13,6 +13,7 @@ class Source(models.TextChoices):
     SECONDARY_CONTACT = "secondary_contact", _("Secondary close contacts")
     COMPANION = "companion", _("Spatio-temporal companions")
     FEVER_MEDICINE = "fever_medicine", _("Fever-medicine buyers")
+    POSITIVE_POOL = "positive_pool", _("Members of a positive pooled tube")
     OTHER = "other", _("Other")
 
 
@@ -25,6 +26,7 @@ SOURCE_CATEGORY = {
     Source.SECONDARY_CONTACT: "secondary_contact",
     Source.COMPANION: "companion",
     Source.FEVER_MEDICINE: "fever_medicine_buyer",
+    Source.POSITIVE_POOL: "positive_pool_member",
     # Arrivals: the risk level decides (the 风险类别 column); without it, verify as a starred itinerary.
     Source.RISK_AREA_ARRIVAL: "starred_itinerary",
     Source.OTHER: "",

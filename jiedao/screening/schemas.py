@@ -47,7 +47,7 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Literals so that the OpenAPI document lists the values (a test keeps them equal to the choices).
 SOURCE = Literal[
     "red_code", "yellow_code", "starred_itinerary", "risk_area_arrival", "close_contact", "secondary_contact",
-    "companion", "fever_medicine", "other",
+    "companion", "fever_medicine", "positive_pool", "other",
 ]  # fmt: skip
 
 

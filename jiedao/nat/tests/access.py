@@ -57,3 +57,53 @@ endpoint(
     "api:nat_registration", lambda cast: (site_a1(cast), "/api/v1/nat/registration")[1], SITE_A, method="post",
     data=_open, content_type="application/json", api=True, ok=(201,),
 )  # fmt: skip
+
+
+def sealed_tube_a1(cast: Cast) -> str:
+    from jiedao.nat.actions import do_apply_registrations
+    from jiedao.nat.models import TestingRound
+    from jiedao.registry.models import Resident
+    from jiedao.registry.tests.factories import make_household
+
+    site = site_a1(cast)
+    rnd = TestingRound.objects.get()
+    person = (
+        Resident.objects.filter(household=make_household(cast.community_a, cast.grid_a1, members=1))
+        .get()
+        .person
+    )
+    at = timezone.now().isoformat()
+    items = [
+        {"key": "access-t-open", "op": "open_tube", "barcode": "ACCESS0002", "capacity": 10, "round": rnd.pk,
+         "site": site.pk, "at": at},
+        {"key": "access-t-s1", "op": "sample", "barcode": "ACCESS0002", "id_number": person.id_number, "at": at},
+        {"key": "access-t-close", "op": "close_tube", "barcode": "ACCESS0002", "at": at},
+    ]  # fmt: skip
+    do_apply_registrations(actor=None, items=items)
+    return "ACCESS0002"
+
+
+def _results_file(cast: Cast) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {
+        "lab": "天府检测中心",
+        "file": SimpleUploadedFile("r.csv", "条码,结果\nACCESS0002,阴性\n".encode()),
+    }
+
+
+endpoint("nat:results", lambda cast: "/nat/results/", {"command"})
+endpoint(
+    "nat:results", lambda cast: (sealed_tube_a1(cast), "/nat/results/")[1], {"command"}, method="post",
+    data=_results_file,
+)  # fmt: skip
+endpoint(
+    "nat:tube",
+    lambda cast: f"/nat/tubes/{sealed_tube_a1(cast)}/",
+    {"command", "auditor", "community_staff_a"},
+)
+endpoint(
+    "api:nat_results", lambda cast: (sealed_tube_a1(cast), "/api/v1/nat/results")[1], {"command"}, method="post",
+    data=lambda cast: {"key": "access-r-1", "lab": "天府检测中心", "rows": [{"barcode": "ACCESS0002", "result": "negative"}]},
+    content_type="application/json", api=True,
+)  # fmt: skip

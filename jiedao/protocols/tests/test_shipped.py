@@ -15,6 +15,7 @@ pytestmark = pytest.mark.usefixtures("fresh_registry")
 GLOSSARY_CATEGORIES = {
     "close_contact", "secondary_contact", "companion", "high_risk_area_arrival", "medium_risk_area_arrival",
     "low_risk_area_arrival", "red_code", "yellow_code", "starred_itinerary", "fever_medicine_buyer",
+    "positive_pool_member",  # the members of a positive pool (阳性混管, Tube.result = POSITIVE)
 }  # fmt: skip
 
 
