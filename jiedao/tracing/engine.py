@@ -61,7 +61,7 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-def _us(value: datetime) -> int:
+def to_us(value: datetime) -> int:
     delta = value - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
@@ -70,7 +70,7 @@ def _from_us(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
 
 
-def _windows(cases: list[tuple[str, datetime]], rules: Rules) -> tuple[list[date], list[date]]:
+def windows(cases: list[tuple[str, datetime]], rules: Rules) -> tuple[list[date], list[date]]:
     """(days to read, days inside some look-back window). A companion rule reads its dwell days."""
     reach = timedelta(minutes=rules.max_reach_minutes())
     wanted: set[date] = set()
@@ -98,7 +98,7 @@ def _day_dirs(root: Path, days: list[date]) -> list[tuple[date, Path]]:
     return found
 
 
-def _normalise_cases(index_cases: list[tuple[str, datetime]]) -> list[tuple[str, datetime]]:
+def normalise_cases(index_cases: list[tuple[str, datetime]]) -> list[tuple[str, datetime]]:
     cases = [(str(key), _naive_utc(onset)) for key, onset in index_cases]
     keys = [k for k, _ in cases]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
@@ -122,8 +122,8 @@ def trace(
         raise ValueError("the spark engine needs a SparkSession (spark=...)")
     started = time.perf_counter()
     root = Path(root)
-    cases = _normalise_cases(index_cases)
-    wanted, inside = _windows(cases, rules)
+    cases = normalise_cases(index_cases)
+    wanted, inside = windows(cases, rules)
     dirs = _day_dirs(root, wanted)
     days_read = [d for d, _ in dirs]
     if not cases or not dirs:
@@ -209,9 +209,11 @@ def _run_spark(
     session.conf.set("spark.sql.session.timeZone", "UTC")
     frame = session.read.option("basePath", str(root)).parquet(*[str(p) for p in dirs])
     frame.createOrReplaceTempView("presence")
-    session.createDataFrame([(k, _us(o)) for k, o in cases], "person_key string, onset_us bigint").selectExpr(
-        "person_key", "timestamp_micros(onset_us) AS onset_ts"
-    ).createOrReplaceTempView("index_cases")
+    session.createDataFrame(
+        [(k, to_us(o)) for k, o in cases], "person_key string, onset_us bigint"
+    ).selectExpr("person_key", "timestamp_micros(onset_us) AS onset_ts").createOrReplaceTempView(
+        "index_cases"
+    )
     raw = [tuple(r) for r in session.sql(build_trace_sql(rules, "spark")).collect()]
     coverage = [tuple(r) for r in session.sql(build_coverage_sql(rules, "spark")).collect()]
     per_day = [tuple(r) for r in session.sql(build_stats_sql(rules, PARTITION)).collect()]
