@@ -1,7 +1,7 @@
 """The tracing part of the Huayang demo (issue 7): fourteen days of presence records in the Parquet
 store and one finished trace run from the demo's positive case, so the trace page has a story.
 
-- Background (`store.write_presence`): a quarter of the residents scan a venue code (any of the demo's
+- Background (`do_add_presence_records`): a quarter of the residents scan a venue code (any of the demo's
   places: pharmacies, clinics, sampling sites, shops ...) once or twice on most days, between 07:00
   and 21:00. Chance meetings among them are real contacts to any trace.
 - Around the positive case, in the four days before its positive sample: it visits three venues; at
@@ -32,6 +32,7 @@ from jiedao.places.actions import do_check_in
 from jiedao.places.models import Place
 from jiedao.registry.models import Person
 from jiedao.tracing import store
+from jiedao.tracing.actions.presence import do_add_presence_records
 from jiedao.tracing.actions.runs import default_onset, do_run_trace, do_start_trace
 from jiedao.tracing.schema import CELL, VENUE_SCAN
 
@@ -134,11 +135,11 @@ def build_tracing(state: BuildState, root: str | Path | None = None) -> None:
             start = meet_at + rng.randint(-30, 30) * MIN
             rows.append(_stay(next(crowd), cell, start, start + rng.randint(12, 40) * MIN))
         rows.append(_stay(index, cell, meet_at - dt.timedelta(hours=1), meet_at + dt.timedelta(hours=2)))
-        report = store.write_presence(base, rows)
+        report = do_add_presence_records(actor=None, rows=rows, source_label="demo", root=base)
         run = do_start_trace(actor=_Crew().command, case=case, onset=onset)
         run = do_run_trace(run.pk, root=base)
     else:
-        report = store.write_presence(base, rows)
+        report = do_add_presence_records(actor=None, rows=rows, source_label="demo", root=base)
     state.counts["presence_records"] = report.written
     state.counts["presence_background"] = background
     if run is not None:

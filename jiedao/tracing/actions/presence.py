@@ -30,3 +30,23 @@ def do_load_presence_file(
         },
     )
     return report
+
+
+def do_add_presence_records(
+    *, actor: Any, rows: list[dict[str, Any]], source_label: str, root: str | Path | None = None
+) -> store.WriteReport:
+    """Add presence records given as rows (an upstream feed, the demo), validated like a file, on record."""
+    report = store.write_presence(root, rows)
+    audit.record(
+        actor=actor,
+        action="tracing.load_presence",
+        object_type="tracing.presence",
+        changes={
+            "file": source_label,
+            "written": report.written,
+            "duplicates": report.duplicates,
+            "refused": report.refused_by_reason,
+            "days": [d.isoformat() for d in report.days],
+        },
+    )
+    return report
