@@ -27,18 +27,20 @@ from jiedao.org.models import Community
 def public_map(request: HttpRequest) -> HttpResponse:
     """Public: where to get tested now, and how long the queue is."""
     sites = list(public_sites().order_by("status", "queue_length", "name"))
+    outlines = feature_collection("community", Community.objects.all())
+    # without community outlines a map has nothing to place the sites on: the list alone then
     points = [
         {"name": s.name, "value": [s.lng, s.lat, s.queue_length], "status": s.status}
         for s in sites
         if s.lat is not None and s.lng is not None
-    ]
+    ] if outlines["features"] else []  # fmt: skip
     return render(
         request,
         "nat/public_sites.html",
         {
             "sites": sites,
             "open_count": sum(1 for s in sites if s.status == SiteStatus.OPEN),
-            "map": {"geojson": feature_collection("community", Community.objects.all()), "points": points},
+            "map": {"geojson": outlines, "points": points},
         },
     )
 

@@ -20,6 +20,10 @@ def test_sampler_sets_the_queue_and_the_public_sees_it(web: Any, cast: Any, sign
         address="龙河路 8 号", lat=30.52, lng=104.07,
     )  # fmt: skip
     site.staff.add(cast["sampler_a"])
+    for community, west in ((cast.community_a, 104.0), (cast.community_b, 104.08)):
+        community.geometry = {"type": "Polygon", "coordinates": [[[west, 30.45], [west + 0.08, 30.45],
+                              [west + 0.08, 30.55], [west, 30.55], [west, 30.45]]]}  # fmt: skip
+        community.save(update_fields=["geometry"])
     other = do_save_site(actor=None, name="乙社区小学采样点", community=cast.community_b, lat=30.5, lng=104.1)
     do_set_site_status(actor=None, site=other, status="paused", queue_length=3)
 

@@ -67,7 +67,16 @@ def test_site_page_on_a_phone(cast: Any, site: SamplingSite, login: Any) -> None
     assert site.queue_length == 42
 
 
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [[[104.0, 30.4], [104.2, 30.4], [104.2, 30.6], [104.0, 30.6], [104.0, 30.4]]],
+}
+
+
 def test_public_map_shows_no_personal_data(cast: Any, site: SamplingSite, client: Any) -> None:
+    assert 'data-testid="sites-map"' not in client.get("/nat/sites/").content.decode()  # no outlines: a list
+    cast.community_a.geometry = SQUARE
+    cast.community_a.save(update_fields=["geometry"])
     closed = do_save_site(actor=None, name="已撤点", community=cast.community_b)
     do_set_site_status(actor=None, site=closed, status="closed")
     do_set_site_status(actor=None, site=site, queue_length=17)
