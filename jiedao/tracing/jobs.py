@@ -45,5 +45,8 @@ def reclaim_stale_runs() -> dict[str, int]:
 def run_trace(run_id: int) -> int:
     """A queued trace run (actions.runs.do_run_trace; a second delivery does nothing)."""
     from jiedao.tracing.actions.runs import do_run_trace
+    from jiedao.tracing.models import TraceRun
 
+    if not TraceRun.objects.filter(pk=run_id).exists():  # deleted while queued: nothing to do
+        return 0
     return do_run_trace(run_id).pk

@@ -39,3 +39,7 @@ def test_the_flush_job_writes_new_check_ins_once(settings: Any, tmp_path: Path, 
     assert jobs.flush_venue_checkins.call_local() == 0
     assert sum(store.day_counts(store.default_root()).values()) == 1
     assert any(isinstance(t, jobs.flush_venue_checkins.task_class) for t in HUEY._registry.periodic_tasks)
+
+
+def test_a_job_for_a_run_that_is_gone_does_nothing(db: Any) -> None:
+    assert jobs.run_trace.call_local(987654) == 0
