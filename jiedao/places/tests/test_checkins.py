@@ -432,8 +432,9 @@ def test_the_page_and_a_check_in_cost_a_fixed_number_of_queries(cast, client) ->
         )
     assert count_queries(lambda: client.get(url)) == 1  # the remembered visitor costs no query
     again = count_queries(lambda: _post(client, place, key="b" * 20, id_number=LI, name="李四"))
-    # place, lock, replay and window look-ups, insert, audit chain (2) and their savepoints: 13
-    assert again == first <= 13, (first, again)
+    # place, lock, replay and window look-ups, insert, audit chain (2) and their savepoints: 13 on
+    # SQLite, 14 on PostgreSQL; what matters is that 30 more check-ins add none
+    assert again == first <= 14, (first, again)
 
 
 def test_one_address_cannot_flood_a_venue(cast, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
