@@ -427,3 +427,23 @@ def do_apply_registrations(*, actor: Any, items: list[Any]) -> BatchResult:
             changes=dict(result.counts),
         )
     return result
+
+
+def do_export_missing(*, actor: Any, rnd: TestingRound, queryset: Any, filters: dict[str, Any]) -> bytes:
+    """The residents not yet sampled in a round, masked, as an Excel ledger, on record."""
+    from jiedao.core.ledger import Column, write_xlsx
+
+    columns = [
+        Column(_("Name"), 10), Column(_("Document number"), 22, text=True), Column(_("Phone"), 14, text=True),
+        Column(_("Address"), 30), Column(_("Community"), 12), Column(_("Grid"), 12),
+    ]  # fmt: skip
+    rows = (
+        [r.person.name, r.person.id_masked, r.person.phone_masked, r.household.address,
+         r.community.name if r.community else "", r.grid.name if r.grid else ""]
+        for r in queryset.iterator(chunk_size=2000)
+    )  # fmt: skip
+    ledger = write_xlsx(_("Not yet sampled"), columns, rows)
+    audit.record(
+        actor=actor, action="nat.export_missing", obj=rnd, changes={"filters": filters, "rows": ledger.rows}
+    )
+    return ledger.data

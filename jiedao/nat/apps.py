@@ -6,6 +6,9 @@ ACTION_LABELS = {
     "nat.site_status": _("Sampling site status or queue set"),
     "nat.open_round": _("Testing round opened"),
     "nat.registrations": _("Sample registrations applied"),
+    "nat.record_results": _("Laboratory results recorded"),
+    "nat.positive_pool": _("Positive pooled tube followed up"),
+    "nat.export_missing": _("Residents not yet sampled exported"),
 }
 
 

@@ -107,3 +107,14 @@ def access_tube(user: Any, barcode: str) -> Any:
     if can_manage_in(user, tube.site.community_id):
         return tube
     raise NotFound(_("Not found."))
+
+
+def access_round(user: Any, pk: Any) -> TestingRound:
+    """Rounds are the subdistrict's: every office, grid worker and auditor may open one (what they see
+    of its coverage is their own area)."""
+    if not _authenticated(user):
+        raise Unauthenticated(_("Please sign in."))
+    try:
+        return TestingRound.objects.get(pk=pk)
+    except (TestingRound.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Not found."))

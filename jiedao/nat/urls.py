@@ -10,5 +10,8 @@ urlpatterns = [
     path("sample/", views.sampler, name="sampler"),
     path("sw.js", views.service_worker, name="service_worker"),
     path("results/", views.results, name="results"),
+    path("rounds/", views.rounds, name="rounds"),
+    path("rounds/<int:pk>/", views.round_page, name="round"),
+    path("rounds/<int:pk>/missing/", views.round_missing, name="round_missing"),
     path("tubes/<str:barcode>/", views.tube, name="tube"),
 ]

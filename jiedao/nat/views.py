@@ -14,11 +14,21 @@ from django.views.decorators.http import require_http_methods
 from jiedao.core.decorators import role_required
 from jiedao.core.errors import InvalidInput
 from jiedao.core.forms import attach_error
-from jiedao.nat.actions import do_set_site_status
+from jiedao.core.ledger import stamped, xlsx_response
+from jiedao.core.listing import listing
+from jiedao.nat.actions import do_export_missing, do_set_site_status
 from jiedao.nat.choices import SiteStatus
 from jiedao.nat.forms import SiteStatusForm
-from jiedao.nat.models import ResultBatch
-from jiedao.nat.queries import REGISTER_ROLES, access_site, access_tube, open_rounds, public_sites, sites_for
+from jiedao.nat.models import ResultBatch, TestingRound
+from jiedao.nat.queries import (
+    REGISTER_ROLES,
+    access_round,
+    access_site,
+    access_tube,
+    open_rounds,
+    public_sites,
+    sites_for,
+)
 from jiedao.org.choices import Role
 from jiedao.org.geo import feature_collection
 from jiedao.org.models import Community
@@ -176,3 +186,63 @@ def tube(request: HttpRequest, barcode: str) -> HttpResponse:
     the_tube = access_tube(request.user, barcode)
     samples = list(the_tube.samples.select_related("person").order_by("sampled_at", "pk"))
     return render(request, "nat/tube.html", {"tube": the_tube, "samples": samples})
+
+
+ROUND_ROLES = (Role.COMMAND, Role.AUDITOR, Role.COMMUNITY_STAFF, Role.GRID_WORKER)
+
+
+def _round_scope(request: HttpRequest) -> Any:
+    from jiedao.control.queries import role_scope
+
+    return role_scope(request.user, ROUND_ROLES)
+
+
+@role_required(*ROUND_ROLES)
+def rounds(request: HttpRequest) -> HttpResponse:
+    page = listing(
+        request, TestingRound.objects.all(), sortable={"starts": "starts_at"}, default_sort="-starts"
+    )
+    return render(request, "nat/rounds.html", {"list": page})
+
+
+@role_required(*ROUND_ROLES)
+def round_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A round at a glance: coverage of the residents in scope by community and grid (the caller's
+    area), samples by hour and by site, tubes and results, and pooling advice."""
+    import json
+
+    from jiedao.nat import coverage
+
+    rnd = access_round(request.user, pk)
+    rows, total = coverage.coverage(rnd, _round_scope(request))
+    chart = {"hourly": coverage.by_hour(rnd), "sites": coverage.by_site(rnd)}
+    return render(
+        request,
+        "nat/round.html",
+        {
+            "round": rnd,
+            "rows": rows,
+            "total": total,
+            "tubes": coverage.tube_counts(rnd),
+            "advice": coverage.pooling_advice(rnd),
+            "chart": chart,
+            "chart_json": json.dumps(chart, ensure_ascii=False),
+        },
+    )
+
+
+@role_required(*ROUND_ROLES)
+def round_missing(request: HttpRequest, pk: int) -> HttpResponse:
+    """The residents in scope not yet sampled in the round, for the grid workers; Excel export."""
+    from jiedao.nat import coverage
+
+    rnd = access_round(request.user, pk)
+    qs = coverage.missing(rnd, _round_scope(request))
+    grid = request.GET.get("grid", "")
+    if grid.isdigit():
+        qs = qs.filter(grid_id=int(grid))
+    if request.GET.get("export") == "1":
+        data = do_export_missing(actor=request.user, rnd=rnd, queryset=qs, filters={"grid": grid})
+        return xlsx_response(stamped(f"missing-{rnd.pk}"), data)
+    page = listing(request, qs, sortable={"address": "household__address"}, default_sort="address")
+    return render(request, "nat/missing.html", {"round": rnd, "list": page, "grid": grid})

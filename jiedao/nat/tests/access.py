@@ -107,3 +107,17 @@ endpoint(
     data=lambda cast: {"key": "access-r-1", "lab": "天府检测中心", "rows": [{"barcode": "ACCESS0002", "result": "negative"}]},
     content_type="application/json", api=True,
 )  # fmt: skip
+
+
+def _round(cast: Cast) -> int:
+    from jiedao.nat.models import TestingRound
+
+    site_a1(cast)
+    return TestingRound.objects.get().pk
+
+
+ROUNDS = {"command", "auditor", "community_staff_a", "community_staff_b", "grid_worker_a", "grid_worker_b",
+          "grid_worker_a2"}  # fmt: skip
+endpoint("nat:rounds", lambda cast: "/nat/rounds/", ROUNDS)
+endpoint("nat:round", lambda cast: f"/nat/rounds/{_round(cast)}/", ROUNDS)
+endpoint("nat:round_missing", lambda cast: f"/nat/rounds/{_round(cast)}/missing/", ROUNDS)
