@@ -12,19 +12,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from jiedao.core.decorators import role_required
-from jiedao.core.errors import InvalidInput
+from jiedao.core.errors import Forbidden, InvalidInput, NotFound
 from jiedao.core.forms import attach_error
 from jiedao.core.ledger import stamped, xlsx_response
 from jiedao.core.listing import listing
 from jiedao.nat.actions import do_export_missing, do_set_site_status
 from jiedao.nat.choices import SiteStatus
 from jiedao.nat.forms import SiteStatusForm
-from jiedao.nat.models import ResultBatch, TestingRound
+from jiedao.nat.models import ResultBatch, SamplingSite, TestingRound
 from jiedao.nat.queries import (
     REGISTER_ROLES,
     access_round,
     access_site,
     access_tube,
+    can_manage_in,
     open_rounds,
     public_sites,
     sites_for,
@@ -58,9 +59,10 @@ def public_map(request: HttpRequest) -> HttpResponse:
 @role_required(*REGISTER_ROLES)
 def my_sites(request: HttpRequest) -> HttpResponse:
     sites = list(sites_for(request.user).order_by("name")[:200])
-    if len(sites) == 1:
+    can_add = request.user.has_role(Role.COMMAND, Role.COMMUNITY_STAFF)  # type: ignore[union-attr]
+    if len(sites) == 1 and not can_add:
         return redirect("nat:site", sites[0].pk)
-    return render(request, "nat/my_sites.html", {"sites": sites})
+    return render(request, "nat/my_sites.html", {"sites": sites, "can_add": can_add})
 
 
 @role_required(*REGISTER_ROLES)
@@ -84,7 +86,12 @@ def site(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved: the public map shows it now."))
             return redirect("nat:site", the_site.pk)
-    context: dict[str, Any] = {"site": the_site, "form": form, "statuses": SiteStatus.choices}
+    context: dict[str, Any] = {
+        "site": the_site,
+        "form": form,
+        "statuses": SiteStatus.choices,
+        "can_edit": can_manage_in(request.user, the_site.community_id),
+    }
     return render(request, "nat/site.html", context)
 
 
@@ -202,7 +209,8 @@ def rounds(request: HttpRequest) -> HttpResponse:
     page = listing(
         request, TestingRound.objects.all(), sortable={"starts": "starts_at"}, default_sort="-starts"
     )
-    return render(request, "nat/rounds.html", {"list": page})
+    can_open = request.user.has_role(Role.COMMAND)  # type: ignore[union-attr]
+    return render(request, "nat/rounds.html", {"list": page, "can_open": can_open})
 
 
 @role_required(*ROUND_ROLES)
@@ -246,3 +254,62 @@ def round_missing(request: HttpRequest, pk: int) -> HttpResponse:
         return xlsx_response(stamped(f"missing-{rnd.pk}"), data)
     page = listing(request, qs, sortable={"address": "household__address"}, default_sort="address")
     return render(request, "nat/missing.html", {"round": rnd, "list": page, "grid": grid})
+
+
+@role_required(Role.COMMAND, Role.COMMUNITY_STAFF)
+@require_http_methods(["GET", "POST"])
+def site_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Add a sampling site, or change one, in the caller's area."""
+    from jiedao.control.queries import role_scope
+    from jiedao.nat.actions import do_save_site
+    from jiedao.nat.forms import SiteForm
+
+    the_site = access_site(request.user, pk) if pk else None
+    scope = role_scope(request.user, (Role.COMMAND, Role.COMMUNITY_STAFF))
+    communities = (
+        Community.objects.all() if scope.everything else Community.objects.filter(pk__in=scope.community_ids)
+    )
+    initial = (
+        {f: getattr(the_site, f) for f in ("name", "address", "hours", "lanes", "lat", "lng")} | {"community": the_site.community_id}
+        if the_site else {}
+    )  # fmt: skip
+    chosen = request.POST.get("community", "")
+    if request.method == "POST" and chosen.isdigit() and not communities.filter(pk=int(chosen)).exists():
+        raise NotFound(_("Not found."))  # a community outside one's area reads as not found
+    form = SiteForm(request.POST or None, initial=initial, communities=communities.defer("geometry"))
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            saved = do_save_site(
+                actor=request.user, site=the_site, name=d["name"], community=d["community"], address=d["address"],
+                hours=d["hours"], lanes=d["lanes"], lat=d["lat"], lng=d["lng"],
+            )  # fmt: skip
+        except (InvalidInput, Forbidden) as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(request, _("Saved: the public map shows it now."))
+            return redirect("nat:site", saved.pk)
+    return render(request, "nat/site_form.html", {"form": form, "site": the_site})
+
+
+@role_required(Role.COMMAND)
+@require_http_methods(["GET", "POST"])
+def round_new(request: HttpRequest) -> HttpResponse:
+    from jiedao.nat.actions import do_open_round
+    from jiedao.nat.forms import RoundForm
+
+    form = RoundForm(
+        request.POST or None, initial={"sites": list(SamplingSite.objects.filter(status=SiteStatus.OPEN))}
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            rnd = do_open_round(
+                actor=request.user, name=d["name"], kind=d["kind"], starts_at=d["starts_at"], ends_at=d["ends_at"],
+                communities=list(d["communities"]), sites=list(d["sites"]),
+            )  # fmt: skip
+        except InvalidInput as exc:
+            attach_error(form, exc)
+        else:
+            return redirect("nat:round", rnd.pk)
+    return render(request, "nat/round_form.html", {"form": form})

@@ -121,3 +121,29 @@ ROUNDS = {"command", "auditor", "community_staff_a", "community_staff_b", "grid_
 endpoint("nat:rounds", lambda cast: "/nat/rounds/", ROUNDS)
 endpoint("nat:round", lambda cast: f"/nat/rounds/{_round(cast)}/", ROUNDS)
 endpoint("nat:round_missing", lambda cast: f"/nat/rounds/{_round(cast)}/missing/", ROUNDS)
+
+
+def _site_data(cast: Cast) -> dict[str, Any]:
+    return {"name": "甲二采样点", "community": cast.community_a.pk, "lanes": "2", "hours": "07:00-20:00"}
+
+
+def _round_data(cast: Cast) -> dict[str, Any]:
+    now = timezone.localtime()
+    return {
+        "name": "第二轮全员核酸", "kind": "mass", "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (now + dt.timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M"),
+    }  # fmt: skip
+
+
+endpoint("nat:site_new", lambda cast: "/nat/sites/new", {"command", "community_staff_a", "community_staff_b"})
+endpoint("nat:site_new", lambda cast: "/nat/sites/new", {"command", "community_staff_a"}, method="post",
+         data=_site_data, ok=(302,))  # fmt: skip
+endpoint(
+    "nat:site_edit", lambda cast: f"/nat/my-sites/{site_a1(cast).pk}/edit", {"command", "community_staff_a"}
+)
+endpoint("nat:site_edit", lambda cast: f"/nat/my-sites/{site_a1(cast).pk}/edit", {"command", "community_staff_a"},
+         method="post", data=_site_data, ok=(302,))  # fmt: skip
+endpoint("nat:round_new", lambda cast: "/nat/rounds/new", {"command"})
+endpoint(
+    "nat:round_new", lambda cast: "/nat/rounds/new", {"command"}, method="post", data=_round_data, ok=(302,)
+)

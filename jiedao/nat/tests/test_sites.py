@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from jiedao.core.errors import Forbidden, InvalidInput
 from jiedao.core.models import AuditEntry
@@ -114,3 +115,34 @@ def test_sampler_page_and_its_service_worker(cast: Any, site: SamplingSite, logi
     sw = client.get("/nat/sw.js")
     assert sw.status_code == 200 and sw["Content-Type"].startswith("text/javascript")
     assert "/nat/sample/" in sw.content.decode()
+
+
+def test_offices_add_and_edit_sites_and_the_command_centre_opens_rounds(cast: Any, login: Any) -> None:
+    from jiedao.nat.models import TestingRound
+
+    staff = login("community_staff_a")
+    bad = staff.post("/nat/sites/new", {"name": "", "community": cast.community_a.pk, "lanes": "2"})
+    assert bad.status_code == 200 and not SamplingSite.objects.exists()
+    ok = staff.post("/nat/sites/new", {"name": "甲社区小学采样点", "community": cast.community_a.pk, "lanes": "3",
+                                       "hours": "07:00-20:00", "lat": "30.5", "lng": "104.05"})  # fmt: skip
+    site = SamplingSite.objects.get()
+    assert ok.status_code == 302 and (site.lanes, site.lat) == (3, 30.5)
+    dup = staff.post(
+        "/nat/sites/new", {"name": "甲社区小学采样点", "community": cast.community_a.pk, "lanes": "3"}
+    )
+    assert 'data-testid="field-error"' in dup.content.decode()  # the action's refusal, at the field
+    assert staff.post(f"/nat/my-sites/{site.pk}/edit", {"name": "甲社区小学采样点", "community": cast.community_a.pk,
+                                                       "lanes": "5"}).status_code == 302  # fmt: skip
+    site.refresh_from_db()
+    assert site.lanes == 5
+    command = login("command")
+    start = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    backwards = command.post(
+        "/nat/rounds/new", {"name": "第一轮", "kind": "mass", "starts_at": start, "ends_at": start}
+    )
+    assert backwards.status_code == 200 and not TestingRound.objects.exists()
+    end = (timezone.localtime() + timezone.timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M")
+    made = command.post("/nat/rounds/new", {"name": "第一轮", "kind": "mass", "starts_at": start, "ends_at": end,
+                                            "communities": [cast.community_a.pk], "sites": [site.pk]})  # fmt: skip
+    rnd = TestingRound.objects.get()
+    assert made["Location"] == f"/nat/rounds/{rnd.pk}/" and list(rnd.sites.all()) == [site]
