@@ -80,3 +80,5 @@ def test_trace_a_positive_case_and_push_the_contacts(
     web.screenshot("tracing-runs")
     web.goto(scene.case.get_absolute_url())
     expect(page.locator("[data-testid=trace-card] [data-testid=trace-run-link]")).to_have_count(1)
+    page.locator("[data-testid=trace-card]").scroll_into_view_if_needed()
+    web.screenshot("tracing-case-card")
