@@ -46,3 +46,26 @@ class Op(models.TextChoices):
 class Outcome(models.TextChoices):
     APPLIED = "applied", _("Applied")
     REFUSED = "refused", _("Refused")
+
+
+class ExemptionReason(models.TextChoices):
+    """Why a resident in a round's scope is not expected at a site. Bedridden people are sampled at
+    home (上门采样): their exemption creates a home-sampling work item for their grid."""
+
+    HOME_SAMPLING = "home_sampling", _("Bedridden: home sampling")
+    AWAY = "away", _("Away from the subdistrict")
+    INFANT = "infant", _("Infant")
+    OTHER = "other", _("Other reason")
+
+
+class Industry(models.TextChoices):
+    """Key industries (重点行业) whose workers are tested on a schedule."""
+
+    DELIVERY = "delivery", _("Delivery riders and couriers")
+    PHARMACY = "pharmacy", _("Pharmacy staff")
+    CLINIC = "clinic", _("Clinic and hospital staff")
+    SUPERMARKET = "supermarket", _("Supermarket and market staff")
+    CONSTRUCTION = "construction", _("Construction workers")
+    TRANSPORT = "transport", _("Drivers and transport staff")
+    PROPERTY = "property", _("Property management and security")
+    OTHER = "other", _("Other key group")

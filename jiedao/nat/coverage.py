@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from jiedao.core.scoping import Scope
 from jiedao.nat.choices import CAPACITIES, TubeResult, TubeStatus
-from jiedao.nat.models import Sample, TestingRound, Tube
+from jiedao.nat.models import Exemption, Sample, TestingRound, Tube
 from jiedao.org.models import Community, Grid
-from jiedao.registry.models import Resident
+from jiedao.registry.models import Building, Compound, Resident
 
 
 def residents_in_scope(rnd: TestingRound) -> QuerySet[Resident]:
@@ -33,66 +33,119 @@ def residents_in_scope(rnd: TestingRound) -> QuerySet[Resident]:
 
 
 def with_tested(rnd: TestingRound, qs: QuerySet[Resident]) -> QuerySet[Resident]:
-    return qs.annotate(tested=Exists(Sample.objects.filter(round=rnd, person_id=OuterRef("person_id"))))
+    return qs.annotate(
+        tested=Exists(Sample.objects.filter(round=rnd, person_id=OuterRef("person_id"))),
+        exempt=Exists(Exemption.objects.filter(round=rnd, person_id=OuterRef("person_id"))),
+    )
+
+
+# The levels coverage is counted at: the grouping columns on Resident.
+LEVELS = {
+    "community": ("community_id",),
+    "grid": ("community_id", "grid_id"),
+    "compound": ("community_id", "household__flat__compound_id"),
+    "building": ("community_id", "household__flat__compound_id", "household__flat__entrance__building_id"),
+}
 
 
 @dataclass
 class CoverageRow:
+    label: str
     community: str
-    grid: str
     community_id: int | None
-    grid_id: int | None
+    key: int | None  # the grid, compound or building (the community at that level)
     expected: int
     tested: int
+    exempt: int = 0  # exempt and not sampled (a bedridden person sampled at home counts as tested)
 
     @property
     def missing(self) -> int:
-        return self.expected - self.tested
+        return self.expected - self.tested - self.exempt
 
     @property
     def percent(self) -> float:
-        return round(100 * self.tested / self.expected, 1) if self.expected else 0.0
+        """Share of those due (residents minus the exempt) who were sampled."""
+        due = self.expected - self.exempt
+        return round(100 * min(self.tested, due) / due, 1) if due > 0 else 100.0
 
 
-def coverage(rnd: TestingRound, scope: Scope) -> tuple[list[CoverageRow], CoverageRow]:
-    """One row per (community, grid) in the caller's area, and the total: a single grouped query."""
+def _scoped(rnd: TestingRound, scope: Scope) -> QuerySet[Resident]:
     qs = residents_in_scope(rnd)
     if not scope.everything:
         qs = qs.filter(Q(community_id__in=scope.community_ids) | Q(grid_id__in=scope.grid_ids))
-    grouped = (
-        with_tested(rnd, qs)
-        .values("community_id", "grid_id")
-        .annotate(expected=Count("pk"), tested_n=Count("pk", filter=Q(tested=True)))
-        .order_by("community_id", "grid_id")
+    return qs
+
+
+def _labels(level: str, keys: set[int]) -> dict[int, str]:
+    if level == "grid":
+        return dict(Grid.objects.filter(pk__in=keys).values_list("pk", "name"))
+    if level == "compound":
+        return dict(Compound.objects.filter(pk__in=keys).values_list("pk", "name"))
+    if level == "building":
+        return {
+            b["pk"]: f"{b['compound__name']} {b['number']}"
+            for b in Building.objects.filter(pk__in=keys).values("pk", "number", "compound__name")
+        }
+    return {}
+
+
+def coverage(rnd: TestingRound, scope: Scope, level: str = "grid") -> tuple[list[CoverageRow], CoverageRow]:
+    """One row per community, grid, compound or building in the caller's area, and the total: one
+    grouped query (plus the names)."""
+    columns = LEVELS.get(level, LEVELS["grid"])
+    grouped = list(
+        with_tested(rnd, _scoped(rnd, scope))
+        .values(*columns)
+        .annotate(
+            expected=Count("pk"),
+            tested_n=Count("pk", filter=Q(tested=True)),
+            exempt_n=Count("pk", filter=Q(exempt=True, tested=False)),
+        )
+        .order_by(*columns)
     )
     communities = dict(Community.objects.values_list("pk", "name"))
-    grids = dict(Grid.objects.values_list("pk", "name"))
-    rows = [
-        CoverageRow(
-            communities.get(g["community_id"], "—"),
-            grids.get(g["grid_id"], "—"),
-            g["community_id"],
-            g["grid_id"],
-            g["expected"],
-            g["tested_n"],
+    key_column = columns[-1]
+    names = _labels(level, {g[key_column] for g in grouped if g[key_column] is not None})
+    rows = []
+    for g in grouped:
+        community = communities.get(g["community_id"], "—")
+        key = g[key_column]
+        label = community if level == "community" else names.get(key, "—") if key is not None else "—"
+        rows.append(
+            CoverageRow(label, community, g["community_id"], key, g["expected"], g["tested_n"], g["exempt_n"])
         )
-        for g in grouped
-    ]
-    total = CoverageRow("", "", None, None, sum(r.expected for r in rows), sum(r.tested for r in rows))
+    total = CoverageRow(
+        "",
+        "",
+        None,
+        None,
+        sum(r.expected for r in rows),
+        sum(r.tested for r in rows),
+        sum(r.exempt for r in rows),
+    )
     return rows, total
 
 
 def missing(rnd: TestingRound, scope: Scope) -> QuerySet[Resident]:
-    """Residents in scope not sampled in the round: what grid workers go and find."""
-    qs = residents_in_scope(rnd)
-    if not scope.everything:
-        qs = qs.filter(Q(community_id__in=scope.community_ids) | Q(grid_id__in=scope.grid_ids))
+    """Residents in scope neither sampled in the round nor exempt: what grid workers go and find."""
     return (
-        qs.filter(~Exists(Sample.objects.filter(round=rnd, person_id=OuterRef("person_id"))))
+        _scoped(rnd, scope)
+        .filter(~Exists(Sample.objects.filter(round=rnd, person_id=OuterRef("person_id"))))
+        .filter(~Exists(Exemption.objects.filter(round=rnd, person_id=OuterRef("person_id"))))
         .select_related("person", "household", "community", "grid")
         .defer("community__geometry", "grid__geometry")
         .order_by("community_id", "grid_id", "household__address", "pk")
     )
+
+
+def exempt(rnd: TestingRound, scope: Scope) -> QuerySet[Exemption]:
+    """The round's exemptions in the caller's area."""
+    qs = Exemption.objects.filter(round=rnd)
+    if not scope.everything:
+        qs = qs.filter(
+            Q(person__community_id__in=scope.community_ids) | Q(person__grid_id__in=scope.grid_ids)
+        )
+    return qs.select_related("person", "work_item").order_by("person__community_id", "person__grid_id", "pk")
 
 
 def by_hour(rnd: TestingRound) -> dict[str, list[Any]]:
@@ -167,3 +220,48 @@ def pooling_advice(rnd: TestingRound) -> PoolingAdvice:
     table = {k: round(dorfman(p, k), 4) for k in CAPACITIES}
     best = min(table, key=lambda k: (table[k], k)) if not math.isnan(p) else None
     return PoolingAdvice(round(p, 6), table, best)
+
+
+# ---- reconciliation: sent = received = tested = reported -----------------------------------------------
+
+RECONCILE_STEPS = ("sent", "received", "tested", "reported")
+
+
+def _chain() -> dict[str, Any]:
+    return {
+        "sent": Count("pk"),
+        "received": Count("pk", filter=~Q(received_at=None) | ~Q(result="")),
+        "tested": Count("pk", filter=~Q(result="")),
+        "reported": Count("pk", filter=Q(result__in=(TubeResult.NEGATIVE, TubeResult.POSITIVE))),
+        "invalid": Count("pk", filter=Q(result=TubeResult.INVALID)),
+    }
+
+
+def reconciliation(rnd: TestingRound) -> dict[str, Any]:
+    """Sealed tubes (sent to the lab), received by the lab, tested (any result), reported (a valid
+    result; an invalid one means sampling again), for the round and per site: the gaps are the tubes
+    to chase."""
+    sealed = Tube.objects.filter(round=rnd, status=TubeStatus.CLOSED)
+    total = sealed.aggregate(**_chain())
+    per_site = list(sealed.values("site_id", "site__name").annotate(**_chain()).order_by("site__name"))
+    for row in [*per_site, total]:
+        row["gaps"] = {
+            "not_received": row["sent"] - row["received"],
+            "not_tested": row["received"] - row["tested"],
+            "invalid": row["invalid"],
+        }
+        row["balanced"] = row["sent"] == row["reported"]
+    return {"total": total, "sites": per_site}
+
+
+def unreconciled_tubes(rnd: TestingRound, gap: str) -> QuerySet[Tube]:
+    """The tubes in one gap, oldest first: sealed but not received, received but not tested, or
+    tested invalid."""
+    sealed = Tube.objects.filter(round=rnd, status=TubeStatus.CLOSED).select_related("site")
+    if gap == "not_received":
+        qs = sealed.filter(received_at=None, result="")
+    elif gap == "not_tested":
+        qs = sealed.filter(result="").exclude(received_at=None)
+    else:
+        qs = sealed.filter(result=TubeResult.INVALID)
+    return qs.order_by("closed_at", "pk")

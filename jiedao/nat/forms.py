@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jiedao.core.forms import TablerForm
 from jiedao.nat.actions import MAX_QUEUE
-from jiedao.nat.choices import RoundKind, SiteStatus
+from jiedao.nat.choices import Industry, RoundKind, SiteStatus
 from jiedao.nat.models import SamplingSite
 from jiedao.org.models import Community
 
@@ -88,3 +88,37 @@ class RoundForm(TablerForm):
         label=_("Sites that sample for it"), required=False, queryset=SamplingSite.objects.exclude(status=SiteStatus.CLOSED),
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )  # fmt: skip
+
+
+class GroupForm(TablerForm):
+    """A key-industry group; the action judges the values."""
+
+    name = forms.CharField(
+        label=_("Name"), max_length=100, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    industry = forms.ChoiceField(
+        label=_("Industry"), choices=Industry.choices, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    frequency_days = forms.IntegerField(
+        label=_("Test every (days)"), min_value=1, max_value=90, initial=7,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )  # fmt: skip
+    spot_check_percent = forms.IntegerField(
+        label=_("Spot-check share (%)"), min_value=1, max_value=100, initial=100,
+        help_text=_("100: every member each period; less: that share, drawn afresh each period."),
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )  # fmt: skip
+    community = forms.ModelChoiceField(
+        label=_("Community"), required=False, queryset=Community.objects.none(), empty_label=_("Whole subdistrict"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )  # fmt: skip
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+
+    def __init__(self, *args: Any, communities: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = communities  # type: ignore[attr-defined]

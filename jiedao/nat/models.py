@@ -9,7 +9,17 @@ from django.utils.translation import gettext_lazy as _
 
 from jiedao.core.crypto import EncryptedTextField
 from jiedao.core.models import BaseModel
-from jiedao.nat.choices import Op, Outcome, RoundKind, RoundStatus, SiteStatus, TubeResult, TubeStatus
+from jiedao.nat.choices import (
+    ExemptionReason,
+    Industry,
+    Op,
+    Outcome,
+    RoundKind,
+    RoundStatus,
+    SiteStatus,
+    TubeResult,
+    TubeStatus,
+)
 from jiedao.org.models import Community
 from jiedao.registry.models import Compound, Person, Scoped
 
@@ -64,6 +74,84 @@ class TestingRound(BaseModel):
         return self.name
 
 
+class RoundAssignment(BaseModel):
+    """Which site a compound's residents go to in a round (one site per compound and round)."""
+
+    round = models.ForeignKey(TestingRound, on_delete=models.CASCADE, related_name="assignments")
+    compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(SamplingSite, on_delete=models.CASCADE, related_name="assignments")
+
+    class Meta:
+        ordering = ["round", "compound__name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["round", "compound"], name="round_assignment_once")]
+
+    def __str__(self) -> str:
+        return f"{self.compound_id} → {self.site_id}"
+
+
+class Exemption(BaseModel):
+    """A resident in a round's scope who is not expected at a site, with the reason. Bedridden people
+    are sampled at home: the work item is the grid's task to do it."""
+
+    round = models.ForeignKey(TestingRound, on_delete=models.CASCADE, related_name="exemptions")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=16, choices=ExemptionReason.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    work_item = models.ForeignKey(
+        "work.WorkItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["round", "pk"]
+        constraints = [models.UniqueConstraint(fields=["round", "person"], name="exemption_once")]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}: {self.person_id} ({self.reason})"
+
+
+class KeyIndustryGroup(Scoped):
+    """Workers of a key industry (重点行业) tested every `frequency_days`; with a spot-check percentage
+    below 100, only that share of the members is drawn each period (the draw is reproducible)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    industry = models.CharField(_("industry"), max_length=16, choices=Industry.choices)
+    frequency_days = models.PositiveSmallIntegerField(_("test every (days)"), default=7)
+    spot_check_percent = models.PositiveSmallIntegerField(_("spot-check share (%)"), default=100)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="key_industry_group_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(spot_check_percent__gte=1, spot_check_percent__lte=100),
+                name="key_industry_group_percent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(frequency_days__gte=1, frequency_days__lte=90),
+                name="key_industry_group_frequency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KeyIndustryMember(BaseModel):
+    """A person in a key-industry group, with their employer."""
+
+    group = models.ForeignKey(KeyIndustryGroup, on_delete=models.CASCADE, related_name="members")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    employer = models.CharField(_("employer"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["group", "pk"]
+        constraints = [models.UniqueConstraint(fields=["group", "person"], name="key_industry_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}: {self.person_id}"
+
+
 class ResultBatch(BaseModel):
     """One delivery of results from a laboratory (a file or an API batch). The file's digest or the
     sender's key makes a re-sent batch a no-op that answers as the first time (`report`)."""
@@ -106,7 +194,10 @@ class Tube(BaseModel):
     opened_at = models.DateTimeField(_("opened"))
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     result = models.CharField(_("result"), max_length=16, choices=TubeResult.choices, blank=True)
-    result_at = models.DateTimeField(_("result time"), null=True, blank=True)
+    result_at = models.DateTimeField(_("result time"), null=True, blank=True)  # tested (检测时间)
+    # the lab's receipt (接收时间) and its report (报告时间): reconciling sent = received = tested = reported
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("reported"), null=True, blank=True)
     lab = models.CharField(_("laboratory"), max_length=100, blank=True)
     result_batch = models.ForeignKey(
         ResultBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="tubes"

@@ -17,13 +17,14 @@ from jiedao.core import audit
 from jiedao.core.errors import Forbidden, InvalidInput
 from jiedao.core.sheets import Column, ColumnSet, cell_text, check_size, is_blank, read_table, sha256_of
 from jiedao.nat.choices import TubeResult, TubeStatus
-from jiedao.nat.models import ResultBatch, Tube
+from jiedao.nat.models import ResultBatch, Sample, Tube
 from jiedao.nat.queries import can_manage_in
 from jiedao.org.choices import Role
-from jiedao.org.models import Community, Grid
 from jiedao.screening.intake import parse_when
+from jiedao.work.actions import do_create_work_items
 
 MAX_ROWS = 50_000
+RETEST_WITHIN = dt.timedelta(hours=24)  # the protocol's single-tube re-test on day 1
 RESULT_WORDS = {
     "negative": TubeResult.NEGATIVE, "阴性": TubeResult.NEGATIVE, "neg": TubeResult.NEGATIVE, "-": TubeResult.NEGATIVE,
     "positive": TubeResult.POSITIVE, "阳性": TubeResult.POSITIVE, "pos": TubeResult.POSITIVE, "+": TubeResult.POSITIVE,
@@ -32,14 +33,17 @@ RESULT_WORDS = {
 COLUMNS = ColumnSet(
     [
         Column("barcode", "条码", ("barcode", "采样管条码", "管码", "样本编号"), required=True),
-        Column("result", "结果", ("result", "检测结果"), required=True),
-        Column("tested_at", "检测时间", ("tested_at", "报告时间", "结果时间", "time")),
+        Column("result", "结果", ("result", "检测结果")),
+        Column("tested_at", "检测时间", ("tested_at", "结果时间", "time")),
+        Column("received_at", "接收时间", ("received_at", "收样时间", "签收时间")),
+        Column("reported_at", "报告时间", ("reported_at", "报告日期")),
         Column("lab", "检测机构", ("lab", "实验室", "检测单位")),
     ],
     no_header=gettext_lazy(
         "No header row found: name the columns 条码, 结果 and 检测时间 (barcode, result, tested_at)."
     ),
 )
+FIELDS = ("barcode", "result", "tested_at", "received_at", "reported_at", "lab")
 
 
 @dataclass
@@ -61,13 +65,17 @@ def rows_from_file(filename: str, data: bytes) -> list[dict[str, Any]]:
     check_size(len(data))
     table = read_table(filename, data)
     mapping = COLUMNS.map(table)
+    if not mapping.errors and "result" not in mapping.columns and "received_at" not in mapping.columns:
+        mapping.errors.append(
+            _("The file needs a column 结果 (result), or 接收时间 (received) for a list of tubes received.")
+        )
     if mapping.errors:
         raise InvalidInput(" ".join(mapping.errors), field="file")
     out = []
     for n, row in enumerate(table[mapping.header_row :], start=mapping.header_row + 1):
         if is_blank(row):
             continue
-        out.append({"row": n, **{k: mapping.cell(row, k) for k in ("barcode", "result", "tested_at", "lab")}})
+        out.append({"row": n, **{k: mapping.cell(row, k) for k in FIELDS}})
     if not out:
         raise InvalidInput(_("The file has a header but no rows."), field="file")
     if len(out) > MAX_ROWS:
@@ -90,27 +98,37 @@ def _check_row(
         return refuse(
             "barcode", _("Unknown tube %(code)s: no such tube was sampled.") % {"code": code or "—"}
         )
+    try:
+        received_at = parse_when(raw.get("received_at"))
+    except InvalidInput as exc:
+        return refuse("received_at", exc.message)
     word = cell_text(raw.get("result")).strip().lower()
+    if not word and received_at is not None:
+        return _check_receipt(answer, tube, received_at, now, refuse)
     result = RESULT_WORDS.get(word)
     if result is None:
         return refuse("result", _("Unknown result “%(value)s”: 阴性, 阳性 or 无效.") % {"value": word[:20]})
     try:
         tested_at = parse_when(raw.get("tested_at")) or now
+        reported_at = parse_when(raw.get("reported_at")) or max(tested_at, now)
     except InvalidInput as exc:
         return refuse("tested_at", exc.message)
-    if tested_at > now + dt.timedelta(minutes=5):
+    if max(tested_at, reported_at, received_at or tested_at) > now + dt.timedelta(minutes=5):
         return refuse("tested_at", _("The result time is in the future."))
     if tube.status != TubeStatus.CLOSED or tube.closed_at is None:
         return refuse(
             "barcode", _("Tube %(code)s was never sealed: it cannot have been tested.") % {"code": code}
         )
-    if tested_at < tube.closed_at:
+    received_at = received_at or tube.received_at or tested_at
+    if tested_at < tube.closed_at or received_at < tube.closed_at:
         return refuse(
             "tested_at",
             _("The result (%(result)s) is earlier than the tube was sealed (%(sealed)s).")
-            % {"result": timezone.localtime(tested_at).strftime("%m-%d %H:%M"),
+            % {"result": timezone.localtime(min(tested_at, received_at)).strftime("%m-%d %H:%M"),
                "sealed": timezone.localtime(tube.closed_at).strftime("%m-%d %H:%M")},
         )  # fmt: skip
+    if tested_at < received_at or reported_at < tested_at:
+        return refuse("tested_at", _("The times are out of order: received, then tested, then reported."))
     if tube.result:
         if tube.result == result:
             return {**answer, "status": "duplicate", "result": result}, None
@@ -122,7 +140,27 @@ def _check_row(
             % {"code": code, "before": tube.get_result_display()},
         )
     tube.result, tube.result_at, tube.lab = result, tested_at, (cell_text(raw.get("lab")) or lab)[:100]
+    tube.received_at, tube.reported_at = received_at, reported_at
     return {**answer, "status": "recorded", "result": result}, tube
+
+
+def _check_receipt(
+    answer: dict[str, Any], tube: Tube, received_at: dt.datetime, now: dt.datetime, refuse: Any
+) -> tuple[dict[str, Any], Tube | None]:
+    """A row with a receipt time and no result: the lab has the tube (reconciliation's "received")."""
+    if received_at > now + dt.timedelta(minutes=5):
+        return refuse("received_at", _("The receipt time is in the future."))  # type: ignore[no-any-return]
+    if tube.status != TubeStatus.CLOSED or tube.closed_at is None:
+        return refuse(  # type: ignore[no-any-return]
+            "barcode",
+            _("Tube %(code)s was never sealed: it cannot have been received.") % {"code": tube.barcode},
+        )
+    if received_at < tube.closed_at:
+        return refuse("received_at", _("The receipt is earlier than the tube was sealed."))  # type: ignore[no-any-return]
+    if tube.received_at is not None:
+        return {**answer, "status": "duplicate", "result": ""}, None
+    tube.received_at = received_at
+    return {**answer, "status": "received", "result": ""}, tube
 
 
 def do_record_results(
@@ -150,6 +188,8 @@ def do_record_results(
     codes = {cell_text(r.get("barcode")).upper() for r in rows}
     report = ResultReport()
     positives: list[int] = []
+    invalid: list[int] = []
+    singles: list[int] = []  # negative single tubes: they may close a re-test
     try:
         with transaction.atomic():
             tubes = {t.barcode: t for t in Tube.objects.select_for_update().filter(barcode__in=codes)}
@@ -157,22 +197,48 @@ def do_record_results(
                 lab=lab, filename=filename[:255], sha256=digest, client_key=client_key[:100], rows=len(rows),
                 created_by=user, updated_by=user,
             )  # fmt: skip
-            counts: dict[str, int] = {"recorded": 0, "duplicate": 0, "refused": 0, "positive": 0}
+            counts: dict[str, int] = {
+                "recorded": 0,
+                "received": 0,
+                "duplicate": 0,
+                "refused": 0,
+                "positive": 0,
+            }
             for raw in rows:
                 answer, tube = _check_row(raw, lab, now, tubes)
                 report.items.append(answer)
                 counts[answer["status"]] += 1
-                if tube is not None:
+                if tube is not None and answer["status"] == "received":
+                    tube.save(update_fields=["received_at", "updated_at"])
+                elif tube is not None:
                     tube.result_batch = batch
-                    tube.save(update_fields=["result", "result_at", "lab", "result_batch", "updated_at"])
+                    tube.save(
+                        update_fields=[
+                            "result",
+                            "result_at",
+                            "received_at",
+                            "reported_at",
+                            "lab",
+                            "result_batch",
+                            "updated_at",
+                        ]
+                    )
                     if tube.result == TubeResult.POSITIVE:
                         counts["positive"] += 1
                         positives.append(tube.pk)
+                    elif tube.result == TubeResult.INVALID:
+                        invalid.append(tube.pk)
+                    elif tube.capacity == 1:
+                        singles.append(tube.pk)
             batch.counts, batch.report = counts, report.items
             batch.save(update_fields=["counts", "report", "updated_at"])
             audit.record(actor=actor, action="nat.record_results", obj=batch, changes={"lab": lab, **counts})
             for pk in positives:
                 transaction.on_commit(_follow_up(pk), robust=True)
+            if invalid:
+                _resample_items(invalid)
+            if singles:
+                _close_retests(singles)
     except IntegrityError:
         # the same file or key at the same moment from another request, which won
         again = ResultBatch.objects.filter(sha256=digest).first() if digest else None
@@ -232,22 +298,7 @@ def do_follow_up_positive_tube(*, tube_id: int) -> Tube:
             detail=_("%(n)s people to re-test by single tube: %(names)s") % {"n": len(samples), "names": names},
             dedupe_key=f"nat.positive:{tube.barcode}",
         )  # fmt: skip
-        areas = sorted(
-            {(s.person.community_id, s.person.grid_id or 0) for s in samples if s.person.community_id}
-        )
-        communities = Community.objects.in_bulk([c for c, _g in areas])
-        grids = Grid.objects.in_bulk([g for _c, g in areas if g])
-        for community_id, grid_id in areas:
-            mine = [s.person.name for s in samples
-                    if s.person.community_id == community_id and (s.person.grid_id or 0) == grid_id]  # fmt: skip
-            do_create_work_item(
-                actor=None, kind="nat.positive_pool", title=label, due_at=due,
-                community=communities[community_id], grid=grids.get(grid_id),
-                role=Role.GRID_WORKER if grid_id else Role.COMMUNITY_STAFF, priority=Priority.URGENT, subject=tube,
-                detail=_("Your residents in this tube, to keep at home for a single-tube re-test: %(names)s")
-                % {"names": "、".join(mine)},
-                dedupe_key=f"nat.positive:{tube.barcode}:{community_id}:{grid_id}",
-            )  # fmt: skip
+        _retest_items(tube, samples, due=timezone.now() + RETEST_WITHIN, kind="nat.retest")
         tube.positive_handled_at = timezone.now()
         tube.pushed_list = plist
         tube.save(update_fields=["positive_handled_at", "pushed_list", "updated_at"])
@@ -258,3 +309,66 @@ def do_follow_up_positive_tube(*, tube_id: int) -> Tube:
             changes={"members": len(samples), "pushed": len(entries)},
         )
     return tube
+
+
+def _retest_items(tube: Tube, samples: list[Any], *, due: dt.datetime, kind: str) -> None:
+    """One work item per member of the tube for their grid (their community office when they have no
+    grid): re-test by single tube (a positive pool) or sample again (an invalid tube)."""
+    from jiedao.work.choices import Priority
+    from jiedao.work.models import WorkItem
+
+    positive = kind == "nat.retest"
+    items = []
+    for s in samples:
+        person = s.person
+        if person.community_id is None:
+            continue  # not on the register: the command centre's item lists them
+        title = (
+            _("Single-tube re-test: %(name)s (pool %(code)s)")
+            if positive
+            else _("Sample again: %(name)s (invalid tube %(code)s)")
+        ) % {"name": person.name, "code": tube.barcode}
+        items.append(
+            WorkItem(
+                kind=kind, title=title, due_at=due, community_id=person.community_id, grid_id=person.grid_id,
+                role=Role.GRID_WORKER if person.grid_id else Role.COMMUNITY_STAFF,
+                priority=Priority.URGENT if positive else Priority.HIGH,
+                subject_type="registry.person", subject_id=str(person.pk), subject_label=person.name[:200],
+                subject_url=f"/registry/persons/{person.pk}/",
+                detail=_("Sampled %(when)s at %(site)s.")
+                % {"when": timezone.localtime(s.sampled_at).strftime("%m-%d %H:%M"), "site": tube.site.name},
+                dedupe_key=f"{kind}:{tube.barcode}:{person.pk}",
+            )
+        )  # fmt: skip
+    do_create_work_items(actor=None, items=items)
+
+
+def _resample_items(tube_ids: list[int]) -> None:
+    """Invalid tubes: every member is sampled again (work items for their grids)."""
+    due = timezone.now() + RETEST_WITHIN
+    for tube in Tube.objects.filter(pk__in=tube_ids).select_related("site"):
+        samples = list(tube.samples.select_related("person").order_by("pk"))
+        _retest_items(tube, samples, due=due, kind="nat.resample")
+
+
+def _close_retests(tube_ids: list[int]) -> None:
+    """A negative single tube closes its person's open re-test and re-sample items sampled before it."""
+    from jiedao.work.choices import OPEN_STATUSES, WorkStatus
+    from jiedao.work.models import WorkItem
+
+    now = timezone.now()
+    for s in Sample.objects.filter(tube_id__in=tube_ids).select_related("tube"):
+        items = WorkItem.objects.filter(
+            kind__in=("nat.retest", "nat.resample"),
+            subject_type="registry.person",
+            subject_id=str(s.person_id),
+            status__in=OPEN_STATUSES,
+            created_at__lte=s.sampled_at,
+        )
+        for item in items:
+            item.status, item.done_at = WorkStatus.DONE, now
+            item.outcome = _("Single tube %(code)s negative.") % {"code": s.tube.barcode}
+            item.save(update_fields=["status", "done_at", "outcome", "updated_at"])
+            audit.record(
+                actor=None, action="work.complete", obj=item, changes={"by": f"nat.tube:{s.tube.barcode}"}
+            )

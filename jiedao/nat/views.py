@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 
 from jiedao.core.decorators import role_required
@@ -215,45 +216,85 @@ def rounds(request: HttpRequest) -> HttpResponse:
 
 @role_required(*ROUND_ROLES)
 def round_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """A round at a glance: coverage of the residents in scope by community and grid (the caller's
-    area), samples by hour and by site, tubes and results, and pooling advice."""
-    import json
-
+    """A round at a glance: coverage of the residents in scope by community, grid, compound or
+    building (the caller's area) and on the map, samples by hour and by site, tubes and their
+    reconciliation, and pooling advice. `?part=coverage` is the live part the page polls."""
     from jiedao.nat import coverage
+    from jiedao.org.geo import feature_collection
 
     rnd = access_round(request.user, pk)
-    rows, total = coverage.coverage(rnd, _round_scope(request))
-    chart = {"hourly": coverage.by_hour(rnd), "sites": coverage.by_site(rnd)}
-    return render(
-        request,
-        "nat/round.html",
-        {
-            "round": rnd,
-            "rows": rows,
-            "total": total,
-            "tubes": coverage.tube_counts(rnd),
-            "advice": coverage.pooling_advice(rnd),
-            "chart": chart,
-            "chart_json": json.dumps(chart, ensure_ascii=False),
-        },
+    level = request.GET.get("level", "grid")
+    if level not in coverage.LEVELS:
+        level = "grid"
+    scope = _round_scope(request)
+    rows, total = coverage.coverage(rnd, scope, level)
+    context: dict[str, Any] = {"round": rnd, "rows": rows, "total": total, "level": level,
+                               "levels": LEVEL_LABELS, "tubes": coverage.tube_counts(rnd)}  # fmt: skip
+    if request.GET.get("part") == "coverage":
+        return render(request, "nat/_round_live.html", context)
+    by_community, _total = (
+        coverage.coverage(rnd, scope, "community") if level != "community" else (rows, total)
     )
+    outlines = feature_collection(
+        "community", Community.objects.filter(pk__in=[r.community_id for r in by_community])
+    )
+    context.update(
+        advice=coverage.pooling_advice(rnd),
+        rec=coverage.reconciliation(rnd)["total"],
+        chart={
+            "hourly": coverage.by_hour(rnd), "sites": coverage.by_site(rnd),
+            "map": {"geojson": outlines, "values": [{"name": r.label, "value": r.percent} for r in by_community]}
+            if outlines["features"] else None,
+        },
+        can_issue=request.user.has_role(Role.COMMAND),  # type: ignore[union-attr]
+    )  # fmt: skip
+    return render(request, "nat/round.html", context)
+
+
+LEVEL_LABELS = [
+    ("community", _lazy("Community")),
+    ("grid", _lazy("Grid")),
+    ("compound", _lazy("Compound")),
+    ("building", _lazy("Building")),
+]
 
 
 @role_required(*ROUND_ROLES)
 def round_missing(request: HttpRequest, pk: int) -> HttpResponse:
-    """The residents in scope not yet sampled in the round, for the grid workers; Excel export."""
+    """The residents in scope neither sampled nor exempt, for the grid workers (by community, grid,
+    compound or building), with an exemption form per person and an Excel export."""
     from jiedao.nat import coverage
+    from jiedao.nat.choices import ExemptionReason
+    from jiedao.nat.rounds import EXEMPT_ROLES
 
     rnd = access_round(request.user, pk)
     qs = coverage.missing(rnd, _round_scope(request))
-    grid = request.GET.get("grid", "")
-    if grid.isdigit():
-        qs = qs.filter(grid_id=int(grid))
+    filters = {}
+    for name, column in (("community", "community_id"), ("grid", "grid_id"),
+                         ("compound", "household__flat__compound_id"),
+                         ("building", "household__flat__entrance__building_id")):  # fmt: skip
+        value = request.GET.get(name, "")
+        if value.isdigit():
+            qs = qs.filter(**{column: int(value)})
+            filters[name] = value
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(person__name__contains=q)
+        filters["q"] = q
     if request.GET.get("export") == "1":
-        data = do_export_missing(actor=request.user, rnd=rnd, queryset=qs, filters={"grid": grid})
+        data = do_export_missing(actor=request.user, rnd=rnd, queryset=qs, filters=filters)
         return xlsx_response(stamped(f"missing-{rnd.pk}"), data)
     page = listing(request, qs, sortable={"address": "household__address"}, default_sort="address")
-    return render(request, "nat/missing.html", {"round": rnd, "list": page, "grid": grid})
+    return render(
+        request,
+        "nat/missing.html",
+        {
+            "round": rnd, "list": page, "filters": filters, "q": q,
+            "back": "&".join(f"{k}={v}" for k, v in filters.items()),
+            "can_exempt": request.user.has_role(*EXEMPT_ROLES) and rnd.status != "closed",  # type: ignore[union-attr]
+            "reasons": ExemptionReason.choices,
+        },
+    )  # fmt: skip
 
 
 @role_required(Role.COMMAND, Role.COMMUNITY_STAFF)

@@ -20,7 +20,11 @@ MY_SITES = {"command", "community_staff_a", "community_staff_b", "sampler_a", "s
 
 def site_a1(cast: Cast) -> Any:
     from jiedao.nat.actions import do_open_round, do_save_site
+    from jiedao.nat.models import SamplingSite
 
+    existing = SamplingSite.objects.filter(name="甲一采样点").first()
+    if existing is not None:  # the URL and the POST body both need it
+        return existing
     site = do_save_site(actor=None, name="甲一采样点", community=cast.community_a, grid=cast.grid_a1)
     site.staff.add(cast["sampler_a"])
     now = timezone.now()
@@ -146,4 +150,134 @@ endpoint("nat:site_edit", lambda cast: f"/nat/my-sites/{site_a1(cast).pk}/edit",
 endpoint("nat:round_new", lambda cast: "/nat/rounds/new", {"command"})
 endpoint(
     "nat:round_new", lambda cast: "/nat/rounds/new", {"command"}, method="post", data=_round_data, ok=(302,)
+)
+
+
+# ---- round planning: sites by compound, exemptions, missing work items, reconciliation ----------------
+
+
+def _round_with_compound(cast: Cast) -> tuple[int, Any, Any]:
+    """The round (whole subdistrict), a compound in A1 with one resident, and the site."""
+    from jiedao.nat.models import TestingRound
+    from jiedao.registry.models import Resident
+    from jiedao.registry.tests.factories import make_household
+
+    site_a1(cast)
+    household = make_household(cast.community_a, cast.grid_a1, members=1)
+    resident = Resident.objects.filter(household=household).get()
+    return TestingRound.objects.get().pk, household.flat.compound, resident.person
+
+
+def _assign_data(cast: Cast) -> dict[str, Any]:
+    from jiedao.nat.models import TestingRound
+    from jiedao.registry.models import Compound
+
+    compound = Compound.objects.filter(community=cast.community_a).first() or _round_with_compound(cast)[1]
+    return {"compound": compound.pk, "site": TestingRound.objects.get().sites.get().pk}
+
+
+def _exempt_data(cast: Cast) -> dict[str, Any]:
+    from jiedao.registry.models import Resident
+
+    found = Resident.objects.filter(grid=cast.grid_a1).first()
+    person = found.person if found else _round_with_compound(cast)[2]
+    return {"person": person.pk, "reason": "away", "note": "在外地"}
+
+
+def _exemption(cast: Cast) -> str:
+    from jiedao.nat.models import TestingRound
+    from jiedao.nat.rounds import do_exempt_person
+
+    pk, _compound, person = _round_with_compound(cast)
+    exemption = do_exempt_person(actor=None, rnd=TestingRound.objects.get(), person=person, reason="infant")
+    return f"/nat/rounds/{pk}/exemptions/{exemption.pk}/lift"
+
+
+OFFICES_A = {"command", "community_staff_a"}
+endpoint("nat:assignments", lambda cast: f"/nat/rounds/{_round(cast)}/assignments/", ROUNDS)
+endpoint(
+    "nat:assignments", lambda cast: f"/nat/rounds/{_round(cast)}/assignments/", OFFICES_A, method="post",
+    data=_assign_data, ok=(302,),
+)  # fmt: skip
+endpoint(
+    "nat:exempt", lambda cast: f"/nat/rounds/{_round(cast)}/exempt", {"command", "community_staff_a", "grid_worker_a"},
+    method="post", data=_exempt_data, ok=(302,),
+)  # fmt: skip
+endpoint("nat:exemptions", lambda cast: f"/nat/rounds/{_round(cast)}/exemptions/", ROUNDS)
+endpoint(
+    "nat:exemption_lift", _exemption, {"command", "community_staff_a", "grid_worker_a"}, method="post",
+    ok=(302,),
+)  # fmt: skip
+endpoint(
+    "nat:issue_missing", lambda cast: f"/nat/rounds/{_round(cast)}/issue-missing", {"command"}, method="post",
+    ok=(302,),
+)  # fmt: skip
+endpoint(
+    "nat:reconcile", lambda cast: f"/nat/rounds/{_round(cast)}/reconcile/",
+    {"command", "auditor", "community_staff_a", "community_staff_b"},
+)  # fmt: skip
+
+
+# ---- key-industry groups -----------------------------------------------------------------------------
+
+
+def _group_a(cast: Cast) -> Any:
+    from jiedao.nat.groups import do_save_group
+
+    return do_save_group(
+        actor=None, name="甲社区外卖骑手", industry="delivery", frequency_days=3, community=cast.community_a
+    )
+
+
+def _group_data(cast: Cast) -> dict[str, Any]:
+    return {"name": "甲社区药店店员", "industry": "pharmacy", "frequency_days": "7", "spot_check_percent": "50",
+            "community": cast.community_a.pk}  # fmt: skip
+
+
+def _member_remove(cast: Cast) -> str:
+    from jiedao.nat.groups import do_add_group_members
+    from jiedao.registry.models import Resident
+    from jiedao.registry.tests.factories import make_household
+
+    group = _group_a(cast)
+    person = (
+        Resident.objects.filter(household=make_household(cast.community_a, cast.grid_a1, members=1))
+        .get()
+        .person
+    )
+    do_add_group_members(
+        actor=None, group=group, rows=[{"row": 1, "name": person.name, "id_number": person.id_number}]
+    )
+    return f"/nat/groups/{group.pk}/members/{group.members.get().pk}/remove"
+
+
+GROUP_READERS_A = {"command", "auditor", "community_staff_a"}
+endpoint(
+    "nat:groups",
+    lambda cast: "/nat/groups/",
+    {"command", "auditor", "community_staff_a", "community_staff_b"},
+)
+endpoint("nat:group", lambda cast: f"/nat/groups/{_group_a(cast).pk}/", GROUP_READERS_A)
+endpoint(
+    "nat:group", lambda cast: f"/nat/groups/{_group_a(cast).pk}/", OFFICES_A, method="post",
+    data=lambda cast: {"name": "新成员", "id_number": "11010519491231002X", "employer": "美团"}, ok=(302,),
+)  # fmt: skip
+endpoint(
+    "nat:group_new", lambda cast: "/nat/groups/new", {"command", "community_staff_a", "community_staff_b"}
+)
+endpoint(
+    "nat:group_new", lambda cast: "/nat/groups/new", OFFICES_A, method="post", data=_group_data, ok=(302,)
+)
+endpoint("nat:group_edit", lambda cast: f"/nat/groups/{_group_a(cast).pk}/edit", OFFICES_A)
+endpoint(
+    "nat:group_edit", lambda cast: f"/nat/groups/{_group_a(cast).pk}/edit", OFFICES_A, method="post",
+    data=_group_data, ok=(302,),
+)  # fmt: skip
+endpoint(
+    "nat:member_remove",
+    _member_remove,
+    OFFICES_A,
+    method="post",
+    data=lambda cast: {"reason": "离职"},
+    ok=(302,),
 )

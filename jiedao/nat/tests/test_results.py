@@ -105,11 +105,15 @@ def test_a_positive_pool_puts_its_members_under_temporary_control(
     kps = KeyPerson.objects.filter(person__in=members)
     assert kps.count() == 4 and {k.category for k in kps} == {"positive_pool_member"}
     items = WorkItem.objects.filter(kind="nat.positive_pool")
-    assert items.filter(role="command", priority=4).count() == 1
-    assert items.filter(grid=cast.grid_a1).exists()  # the members' grid
+    assert items.filter(role="command", priority=4).count() == 1 and items.count() == 1
+    # a single-tube re-test item per member, for the member's grid
+    retests = WorkItem.objects.filter(kind="nat.retest")
+    assert sorted(retests.values_list("subject_id", flat=True)) == sorted(str(p.pk) for p in members)
+    assert set(retests.values_list("grid_id", "priority")) == {(cast.grid_a1.pk, 4)}
     # once: a second follow-up changes nothing
     do_follow_up_positive_tube(tube_id=tube.pk)
-    assert PushedList.objects.filter(source="positive_pool").count() == 1 and items.count() == 2
+    assert PushedList.objects.filter(source="positive_pool").count() == 1 and items.count() == 1
+    assert retests.count() == 4
 
 
 def test_who_records_and_bad_files(cast: Any, tubes: dict[str, Any]) -> None:
