@@ -21,7 +21,7 @@ from jiedao.core import audit
 from jiedao.core.errors import Forbidden, InvalidInput, JiedaoError
 from jiedao.nat.choices import CAPACITIES, Op, Outcome, RoundKind, RoundStatus, SiteStatus, TubeStatus
 from jiedao.nat.models import Registration, RegistrationConflict, Sample, SamplingSite, TestingRound, Tube
-from jiedao.nat.queries import can_manage_in, can_staff_site
+from jiedao.nat.queries import can_manage_in, can_staff_site, samplers_in
 from jiedao.org.models import Community, Grid
 from jiedao.registry.choices import IdType
 from jiedao.registry.identity import normalize_document
@@ -54,8 +54,10 @@ def do_save_site(
     lng: float | None = None,
     hours: str = "",
     lanes: int = 1,
+    staff: list[Any] | None = None,
 ) -> SamplingSite:
-    """Create a sampling site, or change one (the command centre, or the community's office)."""
+    """Create a sampling site, or change one (the command centre, or the community's office). `staff`
+    (None: unchanged) are samplers of the site's community, or of the whole subdistrict."""
     if actor is not None and not can_manage_in(actor, community.pk):
         raise Forbidden(_("Only the command centre or the community office sets up sampling sites."))
     name = (name or "").strip()
@@ -72,6 +74,10 @@ def do_save_site(
     taken = (others.exclude(pk=site.pk) if site is not None else others).exists()
     if taken:
         raise InvalidInput(_("Another site already has this name."), field="name")
+    if staff is not None:
+        allowed = set(samplers_in([community.pk]).values_list("pk", flat=True))
+        if any(u.pk not in allowed for u in staff):
+            raise InvalidInput(_("Site staff must be samplers of this community."), field="staff")
     fields = {
         "name": name, "community": community, "grid": grid, "address": (address or "").strip()[:200],
         "lat": lat, "lng": lng, "hours": (hours or "").strip()[:100], "lanes": lanes,
@@ -84,9 +90,12 @@ def do_save_site(
                 setattr(site, k, v)
             site.updated_by = _user(actor)
             site.save()
+        if staff is not None:
+            site.staff.set(staff)
         audit.record(
             actor=actor, action="nat.save_site", obj=site,
-            changes={"name": name, "community": community.code, "lanes": lanes, "hours": site.hours},
+            changes={"name": name, "community": community.code, "lanes": lanes, "hours": site.hours,
+                     "staff": sorted(u.username for u in staff) if staff is not None else "unchanged"},
         )  # fmt: skip
     return site
 
@@ -252,9 +261,16 @@ def _open_tube(actor: Any, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _person(item: dict[str, Any]) -> Person:
+    from jiedao.nat.personcode import person_from_item
     from jiedao.registry.actions import do_register_person
     from jiedao.registry.queries import find_person_by_document
 
+    try:  # a scanned person code (the printed card) instead of a document number
+        coded = person_from_item(item)
+    except InvalidInput as exc:
+        raise _Refused(exc.message, field=exc.field or "person_code") from None
+    if coded is not None:
+        return coded
     id_type = str(item.get("id_type") or IdType.RESIDENT_ID)
     if id_type not in IdType.values or id_type == IdType.NONE:
         raise _Refused(_("Unknown document type."), field="id_type")
@@ -311,7 +327,10 @@ def _sample(actor: Any, item: dict[str, Any]) -> dict[str, Any]:
             field="repeat_reason",
         )  # fmt: skip
     if before is not None and before.tube_id == tube.pk:
-        raise _Refused(_("%(name)s is already in this tube.") % {"name": person.name}, field="id_number")
+        raise _Refused(
+            _("%(name)s is already in this tube.") % {"name": person.name},
+            field="person_code" if item.get("person_code") else "id_number",
+        )
     sample = Sample.objects.create(
         round=tube.round, tube=tube, person=person, sampled_at=at, repeat_reason=reason,
         created_by=_user(actor), updated_by=_user(actor),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from jiedao.core.forms import TablerForm
@@ -58,11 +59,19 @@ class SiteForm(TablerForm):
         widget=forms.NumberInput(attrs={"class": "form-control", "step": "any"}),
     )
 
-    def __init__(self, *args: Any, communities: Any = None, **kwargs: Any) -> None:
+    staff = forms.ModelMultipleChoiceField(
+        label=_("Samplers on this site"), required=False, queryset=get_user_model().objects.none(),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, communities: Any = None, samplers: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["community"].queryset = (  # type: ignore[attr-defined]
             communities if communities is not None else Community.objects.all()
         )  # type: ignore[attr-defined]
+        if samplers is not None:
+            self.fields["staff"].queryset = samplers  # type: ignore[attr-defined]
+            self.fields["staff"].label_from_instance = lambda u: u.get_full_name() or u.username  # type: ignore[attr-defined]
 
 
 class RoundForm(TablerForm):

@@ -118,3 +118,22 @@ def access_round(user: Any, pk: Any) -> TestingRound:
         return TestingRound.objects.get(pk=pk)
     except (TestingRound.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("Not found."))
+
+
+def samplers_in(community_ids: list[int]) -> QuerySet[Any]:
+    """Active users holding the sampler role in these communities (or their grids) or subdistrict-wide:
+    who may staff a site there."""
+    from django.db.models import Q
+
+    from jiedao.org.models import User
+
+    return (
+        User.objects.filter(is_active=True, assignments__role=Role.SAMPLER, assignments__active=True)
+        .filter(
+            Q(assignments__community_id__in=community_ids)
+            | Q(assignments__grid__community_id__in=community_ids)
+            | Q(assignments__level="subdistrict")
+        )
+        .distinct()
+        .order_by("username")
+    )

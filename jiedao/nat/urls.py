@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from jiedao.nat import views, views_groups, views_rounds
 
@@ -32,4 +32,5 @@ urlpatterns = [
     path("groups/<int:pk>/edit", views_groups.group_edit, name="group_edit"),
     path("groups/<int:pk>/members/<int:member_pk>/remove", views_groups.member_remove, name="member_remove"),
     path("tubes/<str:barcode>/", views.tube, name="tube"),
+    path("codes/", include("jiedao.nat.urls_codes")),  # nat:codes, nat:codes_print
 ]

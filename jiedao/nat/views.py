@@ -317,13 +317,20 @@ def site_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     chosen = request.POST.get("community", "")
     if request.method == "POST" and chosen.isdigit() and not communities.filter(pk=int(chosen)).exists():
         raise NotFound(_("Not found."))  # a community outside one's area reads as not found
-    form = SiteForm(request.POST or None, initial=initial, communities=communities.defer("geometry"))
+    from jiedao.nat.queries import samplers_in
+
+    samplers = samplers_in(list(communities.values_list("pk", flat=True)))
+    if the_site is not None:
+        initial["staff"] = list(the_site.staff.all())
+    form = SiteForm(
+        request.POST or None, initial=initial, communities=communities.defer("geometry"), samplers=samplers
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             saved = do_save_site(
                 actor=request.user, site=the_site, name=d["name"], community=d["community"], address=d["address"],
-                hours=d["hours"], lanes=d["lanes"], lat=d["lat"], lng=d["lng"],
+                hours=d["hours"], lanes=d["lanes"], lat=d["lat"], lng=d["lng"], staff=list(d["staff"]),
             )  # fmt: skip
         except (InvalidInput, Forbidden) as exc:
             attach_error(form, exc)

@@ -281,3 +281,17 @@ endpoint(
     data=lambda cast: {"reason": "离职"},
     ok=(302,),
 )
+
+
+# ---- person-code cards: the grid's worker, the community office and the command centre -------------------
+
+
+def _household_a1(cast: Cast) -> int:
+    from jiedao.registry.tests.factories import make_household
+
+    return make_household(cast.community_a, cast.grid_a1, members=2).pk
+
+
+CARDS = {"command", "community_staff_a", "grid_worker_a"}
+endpoint("nat:codes", lambda cast: f"/nat/codes/?household={_household_a1(cast)}", CARDS)
+endpoint("nat:codes_print", lambda cast: f"/nat/codes/print/?household={_household_a1(cast)}", CARDS)

@@ -41,7 +41,7 @@ def test_coverage_by_grid_and_the_missing(cast: Any, sampled: dict[str, Any]) ->
     rnd = sampled["round"]
     rows, total = coverage.coverage(rnd, Scope(everything=True))
     assert (total.expected, total.tested, total.missing) == (16, 4, 12)
-    a1 = next(r for r in rows if r.grid_id == cast.grid_a1.pk)
+    a1 = next(r for r in rows if r.key == cast.grid_a1.pk)
     assert (a1.expected, a1.tested, a1.percent) == (13, 4, 30.8)
     missing = coverage.missing(rnd, Scope(everything=True))
     assert missing.count() == 12 and not missing.filter(person__in=sampled["people"][:4]).exists()
