@@ -336,6 +336,9 @@ def _sample(actor: Any, item: dict[str, Any]) -> dict[str, Any]:
         created_by=_user(actor), updated_by=_user(actor),
     )  # fmt: skip
     Tube.objects.filter(pk=tube.pk).update(members=F("members") + 1, updated_at=timezone.now())
+    from jiedao.nat.rounds import do_complete_home_sampling
+
+    do_complete_home_sampling(rnd=tube.round, person_id=person.pk, barcode=tube.barcode)  # one indexed read
     out: dict[str, Any] = {
         "tube": tube.barcode, "members": tube.members + 1, "capacity": tube.capacity,
         "person": person.name, "id_masked": person.id_masked, "_tube": tube, "_sample": sample,

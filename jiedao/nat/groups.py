@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -105,29 +105,63 @@ def drawn(group: KeyIndustryGroup, person_ids: list[int], period: int) -> set[in
 class MemberRow:
     member: KeyIndustryMember
     last_sampled: dt.datetime | None
-    due: bool  # drawn this period (everyone, at 100 %)
-    overdue: bool  # due, and no sample in the last frequency_days
+    due: bool  # to be tested this period (everyone at 100 %, the drawn share below)
+    tested: bool  # due and tested: within `frequency_days` (100 %), or since the period began (spot check)
+    overdue: (
+        bool  # 100 %: no sample in the last `frequency_days`; spot check: drawn last period, not tested since
+    )
+
+
+def _rows(
+    group: KeyIndustryGroup, members: list[KeyIndustryMember], last: dict[int, Any], now: dt.datetime
+) -> list[MemberRow]:
+    period, first, _last_day = period_of(group, timezone.localtime(now).date())
+    ids = [m.person_id for m in members]
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(first, dt.time(), tzinfo=tz)
+    rows = []
+    if group.spot_check_percent >= 100:
+        since = now - dt.timedelta(days=group.frequency_days)
+        for m in members:
+            at = last.get(m.person_id)
+            ok = at is not None and at >= since
+            rows.append(MemberRow(m, at, True, ok, not ok))
+        return rows
+    now_drawn, before = drawn(group, ids, period), drawn(group, ids, period - 1)
+    previous_start = start - dt.timedelta(days=group.frequency_days)
+    for m in members:
+        at = last.get(m.person_id)
+        due = m.person_id in now_drawn
+        missed = m.person_id in before and (at is None or at < previous_start)
+        rows.append(MemberRow(m, at, due, due and at is not None and at >= start, missed))
+    return rows
+
+
+def member_rows_for(
+    groups: list[KeyIndustryGroup], *, now: dt.datetime | None = None
+) -> dict[int, list[MemberRow]]:
+    """Every member of these groups with their last sample (any round), due, tested and overdue: two
+    queries whatever the number of groups."""
+    now = now or timezone.now()
+    members = list(
+        KeyIndustryMember.objects.filter(group__in=groups)
+        .select_related("person")
+        .order_by("person__name", "pk")
+    )
+    last = dict(
+        Sample.objects.filter(person_id__in={m.person_id for m in members})
+        .values("person_id")
+        .annotate(m=Max("sampled_at"))
+        .values_list("person_id", "m")
+    )
+    by_group: dict[int, list[KeyIndustryMember]] = {g.pk: [] for g in groups}
+    for m in members:
+        by_group[m.group_id].append(m)
+    return {g.pk: _rows(g, by_group[g.pk], last, now) for g in groups}
 
 
 def member_rows(group: KeyIndustryGroup, *, now: dt.datetime | None = None) -> list[MemberRow]:
-    """Every member with their last sample (any round), whether they are due this period and overdue."""
-    now = now or timezone.now()
-    today = timezone.localtime(now).date()
-    period, _first, _last = period_of(group, today)
-    last = Sample.objects.filter(person_id=OuterRef("person_id")).order_by().values("person_id")
-    members = list(
-        group.members.select_related("person")
-        .annotate(last_sampled=Subquery(last.annotate(m=Max("sampled_at")).values("m")[:1]))
-        .order_by("person__name", "pk")
-    )
-    chosen = drawn(group, [m.person_id for m in members], period)
-    since = now - dt.timedelta(days=group.frequency_days)
-    rows = []
-    for m in members:
-        last_at = getattr(m, "last_sampled", None)
-        due = m.person_id in chosen
-        rows.append(MemberRow(m, last_at, due, due and (last_at is None or last_at < since)))
-    return rows
+    return member_rows_for([group], now=now)[group.pk]
 
 
 # ---- writes -------------------------------------------------------------------------------------------
@@ -185,12 +219,15 @@ def _person_for(name: str, id_number: str) -> Person:
     from jiedao.registry.actions import do_register_person
     from jiedao.registry.queries import find_person_by_document
 
+    if not name:
+        raise InvalidInput(_("Give the person's name as well as the ID number."), field="name")
     number = normalize_document(IdType.RESIDENT_ID, id_number)
     person = find_person_by_document(IdType.RESIDENT_ID, number)
     if person is not None:
+        # the name must match: an ID number alone must not reveal who someone is
+        if person.name != name:
+            raise InvalidInput(_("The name does not match the register for this ID number."), field="name")
         return person
-    if not name:
-        raise InvalidInput(_("Not on the register: give the person's name too."), field="name")
     # a worker who lives elsewhere: on the register as a person without a household
     return do_register_person(actor=None, name=name, id_type=IdType.RESIDENT_ID, id_number=number)
 
@@ -207,10 +244,12 @@ def do_add_group_members(
     for raw in rows:
         name = cell_text(raw.get("name"))[:100]
         line = {"row": raw.get("row"), "name": name}
+        employer = cell_text(raw.get("employer"))[:100]
         try:
+            if "\x00" in name + employer:
+                raise InvalidInput(_("The row holds a character that cannot be stored."), field="name")
             with transaction.atomic():
                 person = _person_for(name, cell_text(raw.get("id_number")))
-                employer = cell_text(raw.get("employer"))[:100]
                 _member, created = KeyIndustryMember.objects.get_or_create(
                     group=group, person=person,
                     defaults={"employer": employer, "created_by": _user(actor), "updated_by": _user(actor)},
@@ -272,13 +311,13 @@ def do_export_group(*, actor: Any, group: KeyIndustryGroup, rows: list[MemberRow
     columns = [
         LedgerColumn(_("Name"), 10), LedgerColumn(_("Document number"), 22, text=True),
         LedgerColumn(_("Employer"), 24), LedgerColumn(_("Last sampled"), 18),
-        LedgerColumn(_("Due this period"), 10), LedgerColumn(_("Overdue"), 10),
+        LedgerColumn(_("Due this period"), 10), LedgerColumn(_("Tested"), 10), LedgerColumn(_("Overdue"), 10),
     ]  # fmt: skip
     yes, no = _("yes"), _("no")
     data = (
         [r.member.person.name, r.member.person.id_masked, r.member.employer,
          timezone.localtime(r.last_sampled).strftime("%Y-%m-%d %H:%M") if r.last_sampled else "",
-         yes if r.due else no, yes if r.overdue else no]
+         yes if r.due else no, yes if r.tested else no, yes if r.overdue else no]
         for r in rows
     )  # fmt: skip
     ledger = write_xlsx(group.name, columns, data)

@@ -18,6 +18,15 @@ REGISTER_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.SAMPLER)
 READ_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.SAMPLER, Role.DOCTOR, Role.AUDITOR)
 
 
+def parse_id(value: Any) -> int | None:
+    """A primary key from a query string or form: ASCII digits, at most 18 (anything else is None, so a
+    crafted value reads as "not given", never a 500)."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text) or None
+
+
 def _authenticated(user: Any) -> bool:
     return user is not None and getattr(user, "is_authenticated", False)
 

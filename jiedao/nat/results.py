@@ -109,10 +109,15 @@ def _check_row(
     if result is None:
         return refuse("result", _("Unknown result “%(value)s”: 阴性, 阳性 or 无效.") % {"value": word[:20]})
     try:
-        tested_at = parse_when(raw.get("tested_at")) or now
-        reported_at = parse_when(raw.get("reported_at")) or max(tested_at, now)
+        reported = parse_when(raw.get("reported_at"))
+    except InvalidInput as exc:
+        return refuse("reported_at", exc.message)
+    try:
+        # a lab that gives only its report time (报告时间) tested the tube by then
+        tested_at = parse_when(raw.get("tested_at")) or reported or now
     except InvalidInput as exc:
         return refuse("tested_at", exc.message)
+    reported_at = reported or max(tested_at, now)
     if max(tested_at, reported_at, received_at or tested_at) > now + dt.timedelta(minutes=5):
         return refuse("tested_at", _("The result time is in the future."))
     if tube.status != TubeStatus.CLOSED or tube.closed_at is None:
@@ -189,7 +194,7 @@ def do_record_results(
     report = ResultReport()
     positives: list[int] = []
     invalid: list[int] = []
-    singles: list[int] = []  # negative single tubes: they may close a re-test
+    negatives: list[int] = []  # they may close re-sample items (and re-tests, for single tubes)
     try:
         with transaction.atomic():
             tubes = {t.barcode: t for t in Tube.objects.select_for_update().filter(barcode__in=codes)}
@@ -228,8 +233,8 @@ def do_record_results(
                         positives.append(tube.pk)
                     elif tube.result == TubeResult.INVALID:
                         invalid.append(tube.pk)
-                    elif tube.capacity == 1:
-                        singles.append(tube.pk)
+                    else:
+                        negatives.append(tube.pk)
             batch.counts, batch.report = counts, report.items
             batch.save(update_fields=["counts", "report", "updated_at"])
             audit.record(actor=actor, action="nat.record_results", obj=batch, changes={"lab": lab, **counts})
@@ -237,8 +242,8 @@ def do_record_results(
                 transaction.on_commit(_follow_up(pk), robust=True)
             if invalid:
                 _resample_items(invalid)
-            if singles:
-                _close_retests(singles)
+            if negatives:
+                _close_retests(negatives)
     except IntegrityError:
         # the same file or key at the same moment from another request, which won
         again = ResultBatch.objects.filter(sha256=digest).first() if digest else None
@@ -352,23 +357,24 @@ def _resample_items(tube_ids: list[int]) -> None:
 
 
 def _close_retests(tube_ids: list[int]) -> None:
-    """A negative single tube closes its person's open re-test and re-sample items sampled before it."""
-    from jiedao.work.choices import OPEN_STATUSES, WorkStatus
+    """A negative tube closes its members' open re-sample items (an invalid tube's members sampled
+    again) made before the sample; a negative single tube also closes the person's re-test item."""
+    from jiedao.work.actions import do_complete_work_item
+    from jiedao.work.choices import OPEN_STATUSES
     from jiedao.work.models import WorkItem
 
-    now = timezone.now()
-    for s in Sample.objects.filter(tube_id__in=tube_ids).select_related("tube"):
-        items = WorkItem.objects.filter(
-            kind__in=("nat.retest", "nat.resample"),
-            subject_type="registry.person",
-            subject_id=str(s.person_id),
-            status__in=OPEN_STATUSES,
-            created_at__lte=s.sampled_at,
+    samples = list(Sample.objects.filter(tube_id__in=tube_ids).select_related("tube"))
+    by_person = {str(s.person_id): s for s in samples}
+    items = WorkItem.objects.filter(
+        kind__in=("nat.retest", "nat.resample"),
+        subject_type="registry.person",
+        subject_id__in=list(by_person),
+        status__in=OPEN_STATUSES,
+    )
+    for item in items:
+        s = by_person[item.subject_id]
+        if item.created_at > s.sampled_at or (item.kind == "nat.retest" and s.tube.capacity != 1):
+            continue
+        do_complete_work_item(
+            actor=None, item=item, outcome=_("Tube %(code)s negative.") % {"code": s.tube.barcode}
         )
-        for item in items:
-            item.status, item.done_at = WorkStatus.DONE, now
-            item.outcome = _("Single tube %(code)s negative.") % {"code": s.tube.barcode}
-            item.save(update_fields=["status", "done_at", "outcome", "updated_at"])
-            audit.record(
-                actor=None, action="work.complete", obj=item, changes={"by": f"nat.tube:{s.tube.barcode}"}
-            )

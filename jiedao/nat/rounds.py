@@ -168,6 +168,8 @@ def do_exempt_person(
 
     if not residents_in_scope(rnd).filter(person=person).exists():
         raise InvalidInput(_("This person is not a resident in the round's scope."), field="person")
+    if "\x00" in note:
+        raise InvalidInput(_("The note holds a character that cannot be stored."), field="note")
     with transaction.atomic():
         exemption, created = Exemption.objects.select_for_update().get_or_create(
             round=rnd,
@@ -177,8 +179,17 @@ def do_exempt_person(
         if not created:
             exemption.reason, exemption.note, exemption.updated_by = reason, note, _user(actor)
             exemption.save(update_fields=["reason", "note", "updated_by", "updated_at"])
-        if reason == ExemptionReason.HOME_SAMPLING and exemption.work_item_id is None:
-            exemption.work_item = _home_sampling_item(actor, rnd, person, note)
+        item = exemption.work_item
+        if reason == ExemptionReason.HOME_SAMPLING and (item is None or not item.is_open):
+            # a new task when there is none open (a lifted or finished one stays as it was)
+            exemption.work_item = _home_sampling_item(actor, rnd, person, note, exemption)
+            exemption.save(update_fields=["work_item", "updated_at"])
+        elif reason != ExemptionReason.HOME_SAMPLING and item is not None:
+            if item.is_open:
+                _cancel(
+                    item, _("No longer bedridden: %(reason)s") % {"reason": exemption.get_reason_display()}
+                )
+            exemption.work_item = None
             exemption.save(update_fields=["work_item", "updated_at"])
         audit.record(
             actor=actor, action="nat.exempt", obj=person,
@@ -187,7 +198,16 @@ def do_exempt_person(
     return exemption
 
 
-def _home_sampling_item(actor: Any, rnd: TestingRound, person: Person, note: str) -> Any:
+def _cancel(item: Any, reason: str) -> None:
+    from jiedao.work.actions import do_cancel_work_item
+
+    # the system cancels: a grid worker may change an exemption but not cancel work items
+    do_cancel_work_item(actor=None, item=item, reason=reason)
+
+
+def _home_sampling_item(
+    actor: Any, rnd: TestingRound, person: Person, note: str, exemption: Exemption
+) -> Any:
     from jiedao.work.actions import do_create_work_item
     from jiedao.work.choices import Priority
 
@@ -196,10 +216,31 @@ def _home_sampling_item(actor: Any, rnd: TestingRound, person: Person, note: str
     return do_create_work_item(
         actor=actor, kind="nat.home_sampling",
         title=_("Home sampling: %(name)s (%(round)s)") % {"name": person.name, "round": rnd.name},
-        due_at=min(timezone.now() + HOME_SAMPLING_WITHIN, rnd.ends_at), community=community, grid=grid,
+        due_at=_due(rnd, HOME_SAMPLING_WITHIN), community=community, grid=grid,
         role=Role.GRID_WORKER if grid else Role.COMMUNITY_STAFF, priority=Priority.HIGH, subject=person,
-        detail=note, dedupe_key=f"nat.home:{rnd.pk}:{person.pk}",
+        detail=note, dedupe_key=f"nat.home:{rnd.pk}:{person.pk}:{exemption.pk}:{timezone.now():%Y%m%d%H%M%S%f}",
     )  # fmt: skip
+
+
+def _due(rnd: TestingRound, within: dt.timedelta) -> dt.datetime:
+    """`within` from now, but by the round's end while that is at least an hour away."""
+    now = timezone.now()
+    return min(now + within, rnd.ends_at) if rnd.ends_at > now + dt.timedelta(hours=1) else now + within
+
+
+def do_complete_home_sampling(*, rnd: TestingRound, person_id: int, barcode: str) -> None:
+    """A bedridden person sampled (at home): their open home-sampling item is done."""
+    from jiedao.work.actions import do_complete_work_item
+
+    found = (
+        Exemption.objects.filter(round=rnd, person_id=person_id, reason=ExemptionReason.HOME_SAMPLING)
+        .select_related("work_item")
+        .first()
+    )
+    if found is not None and found.work_item is not None and found.work_item.is_open:
+        do_complete_work_item(
+            actor=None, item=found.work_item, outcome=_("Sampled into tube %(code)s.") % {"code": barcode}
+        )
 
 
 def do_lift_exemption(*, actor: Any, exemption: Exemption) -> None:
@@ -207,13 +248,13 @@ def do_lift_exemption(*, actor: Any, exemption: Exemption) -> None:
     if actor is not None and not can_in_area(actor, EXEMPT_ROLES, exemption.person):
         raise NotFound(_("Not found."))
     _open(exemption.round)
-    from jiedao.work.actions import do_cancel_work_item
+    from jiedao.work.choices import OPEN_STATUSES
+    from jiedao.work.models import WorkItem
 
     with transaction.atomic():
-        item = exemption.work_item
-        if item is not None and item.is_open:
-            # the system cancels: a grid worker may lift an exemption but not cancel work items
-            do_cancel_work_item(actor=None, item=item, reason=_("The exemption was lifted."))
+        item = WorkItem.objects.filter(pk=exemption.work_item_id or 0, status__in=OPEN_STATUSES).first()
+        if item is not None:
+            _cancel(item, _("The exemption was lifted."))
         audit.record(
             actor=actor, action="nat.lift_exemption", obj=exemption.person,
             changes={"round": exemption.round_id, "reason": exemption.reason},
@@ -225,57 +266,67 @@ def do_lift_exemption(*, actor: Any, exemption: Exemption) -> None:
 
 
 def do_issue_missing_work_items(*, actor: Any, rnd: TestingRound, due_in_hours: int = 4) -> dict[str, int]:
-    """One work item per grid with residents in scope not yet sampled and not exempt: "find these N
-    people", linking to the grid's missing list. Issued again later, a grid's open item is brought up
-    to date (count and due time) rather than doubled; grids with nobody missing get none."""
-    from jiedao.work.actions import do_create_work_item
-    from jiedao.work.choices import Priority
+    """One work item per grid (per community office for residents without a grid) with residents in
+    scope neither sampled nor exempt: "find these N people", linking to the missing list. Issued again,
+    an open item gets the new count and deadline (on record), a finished one is followed by a new one
+    while people are still missing, and the open item of an area with nobody missing any more is done."""
+    from jiedao.work.actions import do_complete_work_item, do_create_work_item, do_move_work_item_due
+    from jiedao.work.choices import OPEN_STATUSES, Priority
     from jiedao.work.models import WorkItem
 
     if actor is not None and not can_manage_in(actor, None):
         raise Forbidden(_("Only the command centre sends the missing lists to the grids."))
     _open(rnd)
-    if not 1 <= due_in_hours <= 48:
+    if not isinstance(due_in_hours, int) or not 1 <= due_in_hours <= 48:
         raise InvalidInput(_("The deadline must be 1 to 48 hours away."), field="due_in_hours")
     from jiedao.nat.coverage import residents_in_scope
 
-    per_grid = (
-        residents_in_scope(rnd)
-        .exclude(grid=None)
+    per_area = {
+        (row["community_id"], row["grid_id"]): row["n"]
+        for row in residents_in_scope(rnd)
+        .exclude(community=None)
         .filter(~Exists(Sample.objects.filter(round=rnd, person_id=OuterRef("person_id"))))
         .filter(~Exists(Exemption.objects.filter(round=rnd, person_id=OuterRef("person_id"))))
         .values("community_id", "grid_id")
         .annotate(n=Count("pk"))
         .order_by("community_id", "grid_id")
-    )
-    due = min(timezone.now() + dt.timedelta(hours=due_in_hours), max(rnd.ends_at, timezone.now()))
-    grids = (
-        Grid.objects.defer("geometry")
-        .select_related("community")
-        .in_bulk([row["grid_id"] for row in per_grid])
-    )
-    counts = {"created": 0, "updated": 0, "people": 0}
+    }
+    due = timezone.now() + dt.timedelta(hours=due_in_hours)
+    prefix = f"nat.missing:{rnd.pk}:"
+    open_items = {
+        (w.community_id, w.grid_id): w
+        for w in WorkItem.objects.filter(dedupe_key__startswith=prefix, status__in=OPEN_STATUSES)
+    }
+    issued_n: dict[tuple[int | None, int | None], int] = {}
+    for c, g in WorkItem.objects.filter(dedupe_key__startswith=prefix).values_list("community_id", "grid_id"):
+        issued_n[(c, g)] = issued_n.get((c, g), 0) + 1
+    communities = Community.objects.defer("geometry").in_bulk([c for c, _g in per_area])
+    grids = Grid.objects.defer("geometry").in_bulk([g for _c, g in per_area if g])
+    counts = {"created": 0, "updated": 0, "done": 0, "people": 0}
     with transaction.atomic():
-        for row in per_grid:
-            grid = grids[row["grid_id"]]
-            key = f"nat.missing:{rnd.pk}:{grid.pk}"
-            title = _("%(round)s: %(n)s residents not yet sampled") % {"round": rnd.name, "n": row["n"]}
-            url = f"/nat/rounds/{rnd.pk}/missing/?grid={grid.pk}"
-            existing = WorkItem.objects.filter(dedupe_key=key).first()
-            counts["people"] += row["n"]
+        for (community_id, grid_id), n in per_area.items():
+            counts["people"] += n
+            title = _("%(round)s: %(n)s residents not yet sampled") % {"round": rnd.name, "n": n}
+            existing = open_items.pop((community_id, grid_id), None)
             if existing is not None:
-                if existing.is_open:
-                    existing.title, existing.due_at = title, due
-                    existing.save(update_fields=["title", "due_at", "updated_at"])
-                    counts["updated"] += 1
+                existing.title = title
+                existing.save(update_fields=["title", "updated_at"])
+                do_move_work_item_due(actor=actor, item=existing, due_at=due, reason=title)
+                counts["updated"] += 1
                 continue
+            query = f"grid={grid_id}" if grid_id else f"community={community_id}"
             item = do_create_work_item(
-                actor=actor, kind="nat.missing", title=title, due_at=due, community=grid.community, grid=grid,
-                role=Role.GRID_WORKER, priority=Priority.HIGH, subject=rnd, dedupe_key=key,
+                actor=actor, kind="nat.missing", title=title, due_at=due, community=communities[community_id],
+                grid=grids.get(grid_id) if grid_id else None,
+                role=Role.GRID_WORKER if grid_id else Role.COMMUNITY_STAFF, priority=Priority.HIGH, subject=rnd,
+                dedupe_key=f"{prefix}{community_id}:{grid_id or 0}:{issued_n.get((community_id, grid_id), 0) + 1}",
                 detail=_("Find them, sample them or record why they are exempt."),
             )  # fmt: skip
-            WorkItem.objects.filter(pk=item.pk).update(subject_url=url)
+            WorkItem.objects.filter(pk=item.pk).update(subject_url=f"/nat/rounds/{rnd.pk}/missing/?{query}")
             counts["created"] += 1
+        for item in open_items.values():  # nobody missing there any more
+            do_complete_work_item(actor=None, item=item, outcome=_("Everyone is sampled or exempt."))
+            counts["done"] += 1
         audit.record(actor=actor, action="nat.issue_missing", obj=rnd, changes=counts)
     return counts
 

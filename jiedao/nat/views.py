@@ -4,6 +4,7 @@ personal), and the page where a site's staff set its status and queue from a pho
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -28,6 +29,7 @@ from jiedao.nat.queries import (
     access_tube,
     can_manage_in,
     open_rounds,
+    parse_id,
     public_sites,
     sites_for,
 )
@@ -273,11 +275,11 @@ def round_missing(request: HttpRequest, pk: int) -> HttpResponse:
     for name, column in (("community", "community_id"), ("grid", "grid_id"),
                          ("compound", "household__flat__compound_id"),
                          ("building", "household__flat__entrance__building_id")):  # fmt: skip
-        value = request.GET.get(name, "")
-        if value.isdigit():
-            qs = qs.filter(**{column: int(value)})
-            filters[name] = value
-    q = request.GET.get("q", "").strip()
+        value = parse_id(request.GET.get(name))
+        if value is not None:
+            qs = qs.filter(**{column: value})
+            filters[name] = str(value)
+    q = request.GET.get("q", "").strip().replace("\x00", "")[:50]
     if q:
         qs = qs.filter(person__name__contains=q)
         filters["q"] = q
@@ -290,7 +292,7 @@ def round_missing(request: HttpRequest, pk: int) -> HttpResponse:
         "nat/missing.html",
         {
             "round": rnd, "list": page, "filters": filters, "q": q,
-            "back": "&".join(f"{k}={v}" for k, v in filters.items()),
+            "back": urlencode(filters),
             "can_exempt": request.user.has_role(*EXEMPT_ROLES) and rnd.status != "closed",  # type: ignore[union-attr]
             "reasons": ExemptionReason.choices,
         },
@@ -314,8 +316,8 @@ def site_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         {f: getattr(the_site, f) for f in ("name", "address", "hours", "lanes", "lat", "lng")} | {"community": the_site.community_id}
         if the_site else {}
     )  # fmt: skip
-    chosen = request.POST.get("community", "")
-    if request.method == "POST" and chosen.isdigit() and not communities.filter(pk=int(chosen)).exists():
+    chosen = parse_id(request.POST.get("community"))
+    if request.method == "POST" and chosen and not communities.filter(pk=chosen).exists():
         raise NotFound(_("Not found."))  # a community outside one's area reads as not found
     from jiedao.nat.queries import samplers_in
 

@@ -24,6 +24,7 @@ from jiedao.core.identity import mask_name
 from jiedao.core.listing import listing
 from jiedao.core.scoping import Scope, scope_q
 from jiedao.nat.personcode import do_print_person_cards
+from jiedao.nat.queries import parse_id
 from jiedao.org.choices import Role
 from jiedao.places.qr import qr_svg_inline
 from jiedao.registry.filters import masked_query, person_lookup_q
@@ -37,11 +38,7 @@ AGES = {"60+": gettext_lazy("60 and over"), "0-6": gettext_lazy("6 and under")}
 SORTS = {"address": "household__address", "name": "person__name", "birth": "person__birth_date"}
 
 
-def _id(value: Any) -> int | None:
-    text = str(value or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return None
-    return int(text) or None
+_id = parse_id
 
 
 def _years_ago(today: dt.date, years: int) -> dt.date:

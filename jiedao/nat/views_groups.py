@@ -26,10 +26,11 @@ from jiedao.nat.groups import (
     do_save_group,
     groups_visible_to,
     member_rows,
+    member_rows_for,
     member_rows_from_file,
     period_of,
 )
-from jiedao.nat.queries import MANAGE_ROLES
+from jiedao.nat.queries import MANAGE_ROLES, parse_id
 from jiedao.org.choices import Role
 from jiedao.org.models import Community
 
@@ -38,8 +39,10 @@ from jiedao.org.models import Community
 def groups(request: HttpRequest) -> HttpResponse:
     """The groups the caller sees, each with its members and how many are overdue."""
     rows = []
-    for group in groups_visible_to(request.user).order_by("name"):
-        members = member_rows(group)
+    groups_shown = list(groups_visible_to(request.user).order_by("name"))
+    all_rows = member_rows_for(groups_shown)
+    for group in groups_shown:
+        members = all_rows[group.pk]
         rows.append(
             {"group": group, "members": len(members), "due": sum(1 for r in members if r.due),
              "overdue": sum(1 for r in members if r.overdue)}
@@ -116,8 +119,8 @@ def group_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             for f in ("name", "industry", "frequency_days", "spot_check_percent", "note")
         }
         initial["community"] = the_group.community_id
-    chosen = request.POST.get("community", "")
-    if request.method == "POST" and chosen.isdigit() and not communities.filter(pk=int(chosen)).exists():
+    chosen = parse_id(request.POST.get("community"))
+    if request.method == "POST" and chosen and not communities.filter(pk=chosen).exists():
         raise NotFound(_("Not found."))
     form = GroupForm(request.POST or None, initial=initial, communities=communities)
     if request.method == "POST" and form.is_valid():

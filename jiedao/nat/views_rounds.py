@@ -20,7 +20,7 @@ from jiedao.core.ledger import Column, stamped, write_xlsx, xlsx_response
 from jiedao.core.listing import listing
 from jiedao.nat import coverage
 from jiedao.nat.choices import ExemptionReason
-from jiedao.nat.queries import MANAGE_ROLES, access_round, can_manage_in
+from jiedao.nat.queries import MANAGE_ROLES, access_round, can_manage_in, parse_id
 from jiedao.nat.rounds import (
     EXEMPT_ROLES,
     assignment_rows,
@@ -64,9 +64,10 @@ def assignments(request: HttpRequest, pk: int) -> HttpResponse:
                 compound = compounds_in_scope(rnd).filter(pk=_int(request.POST.get("compound"))).first()
                 if compound is None or not can_manage_in(request.user, compound.community_id):
                     raise NotFound(_("Not found."))
-                site_pk = _int(request.POST.get("site"))
-                site = rnd.sites.filter(pk=site_pk).first() if site_pk else None
-                if site_pk and site is None:
+                raw_site = (request.POST.get("site") or "").strip()
+                site_pk = _int(raw_site)
+                site = rnd.sites.filter(pk=site_pk).first() if raw_site else None
+                if raw_site and site is None:
                     raise InvalidInput(_("This site does not sample for the round."), field="site")
                 do_assign_site(actor=request.user, rnd=rnd, compound=compound, site=site)
                 messages.success(request, _("Saved."))
@@ -105,10 +106,7 @@ def assignments(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _int(raw: Any) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return 0
+    return parse_id(raw) or 0
 
 
 @role_required(*EXEMPT_ROLES)
