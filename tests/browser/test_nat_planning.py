@@ -195,6 +195,7 @@ def test_a_key_industry_group(web: Any, cast: Any, signed_in: Any, tmp_path: Pat
     form.locator("select[name=community]").select_option(str(cast.community_a.pk))
     web.screenshot("nat-group-form")
     page.locator("[data-testid=save-group]").click()
+    page.locator("[data-testid=member-name]").fill(people[0].name)
     page.locator("[data-testid=member-id]").fill(people[0].id_number)
     page.locator("[data-testid=member-add]").click()
     expect(page.locator("[data-testid=members-count]")).to_have_text("1")
