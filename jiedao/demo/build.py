@@ -32,6 +32,8 @@ from jiedao.core.identity import mask_phone
 from jiedao.core.models import AuditEntry
 from jiedao.demo import data, geo
 from jiedao.demo.control import build_control, summary_lines
+from jiedao.demo.nat import build_nat
+from jiedao.demo.nat import summary_lines as nat_lines
 from jiedao.demo.people import PeopleFactory
 from jiedao.demo.register import build_register
 from jiedao.demo.screening import build_screening
@@ -248,6 +250,7 @@ def build_demo(
         build_control(state)
         build_sensors(state)
         build_tracing(state)
+        build_nat(state)
         summary = _summary(state, time.perf_counter() - started)
         audit.record(actor=None, action="demo.build_done", obj=state.subdistrict, changes=summary)
     # The demo password is printed for everyone to use, but it has no place in the audit log.
@@ -299,6 +302,8 @@ def print_logins(summary: dict) -> None:
     for line in sensor_lines(counts):
         print(line)
     for line in tracing_lines(counts):
+        print(line)
+    for line in nat_lines(counts):
         print(line)
     print()
     print(f"Sign in with password {summary['password']!r} as:")

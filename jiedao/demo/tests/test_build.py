@@ -222,7 +222,7 @@ def test_one_audit_entry_per_stage(demo: dict[str, Any]) -> None:
     )
     assert actions == [
         "demo.build_org", "demo.build_registry", "demo.build_places", "demo.build_staff", "demo.build_work",
-        "demo.build_screening", "demo.build_control", "demo.build_sensors", "demo.build_done",
+        "demo.build_screening", "demo.build_control", "demo.build_sensors", "demo.build_nat", "demo.build_done",
     ]  # fmt: skip
     assert audit.verify_chain() == (True, None)
     done = AuditEntry.objects.get(action="demo.build_done")
