@@ -293,6 +293,31 @@ class ColumnSet:
         return mapping
 
 
+def mapped_rows(
+    filename: str, data: bytes, columns: ColumnSet, *, max_rows: int, check: Any = None
+) -> list[dict[str, Any]]:
+    """A small file's rows as {row, <column key>: cell, ...} (blank rows skipped), or InvalidInput on
+    the `file` field naming what is wrong: size, format, header (and `check(mapping)`'s own errors),
+    no rows, too many rows."""
+    check_size(len(data))
+    table = read_table(filename, data)
+    mapping = columns.map(table)
+    if not mapping.errors and check is not None:
+        check(mapping)
+    if mapping.errors:
+        raise InvalidInput(" ".join(mapping.errors), field="file")
+    out = []
+    for n, row in enumerate(table[mapping.header_row :], start=mapping.header_row + 1):
+        if is_blank(row):
+            continue
+        out.append({"row": n, **{c.key: mapping.cell(row, c.key) for c in columns.columns}})
+    if not out:
+        raise InvalidInput(_("The file has a header but no rows."), field="file")
+    if len(out) > max_rows:
+        raise InvalidInput(_("At most %(n)s rows per file: split it.") % {"n": max_rows}, field="file")
+    return out
+
+
 # ---- uploads kept between preview, dry run and commit -------------------------------------------
 
 

@@ -19,7 +19,7 @@ from jiedao.control.queries import can, role_scope
 from jiedao.core import audit
 from jiedao.core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from jiedao.core.scoping import scope_q
-from jiedao.core.sheets import Column, ColumnSet, cell_text, check_size, is_blank, read_table
+from jiedao.core.sheets import Column, ColumnSet, cell_text, mapped_rows
 from jiedao.nat.choices import Industry
 from jiedao.nat.models import KeyIndustryGroup, KeyIndustryMember, Sample
 from jiedao.nat.queries import MANAGE_ROLES, can_manage_in
@@ -270,23 +270,7 @@ def do_add_group_members(
 
 
 def member_rows_from_file(filename: str, data: bytes) -> list[dict[str, Any]]:
-    check_size(len(data))
-    table = read_table(filename, data)
-    mapping = MEMBER_COLUMNS.map(table)
-    if mapping.errors:
-        raise InvalidInput(" ".join(mapping.errors), field="file")
-    out = []
-    for n, row in enumerate(table[mapping.header_row :], start=mapping.header_row + 1):
-        if is_blank(row):
-            continue
-        out.append({"row": n, **{k: mapping.cell(row, k) for k in ("name", "id_number", "employer")}})
-    if not out:
-        raise InvalidInput(_("The file has a header but no rows."), field="file")
-    if len(out) > MAX_MEMBERS_PER_FILE:
-        raise InvalidInput(
-            _("At most %(n)s rows per file: split it.") % {"n": MAX_MEMBERS_PER_FILE}, field="file"
-        )
-    return out
+    return mapped_rows(filename, data, MEMBER_COLUMNS, max_rows=MAX_MEMBERS_PER_FILE)
 
 
 def do_remove_group_member(*, actor: Any, member: KeyIndustryMember, reason: str) -> None:

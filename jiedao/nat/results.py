@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from jiedao.core import audit
 from jiedao.core.errors import Forbidden, InvalidInput
-from jiedao.core.sheets import Column, ColumnSet, cell_text, check_size, is_blank, read_table, sha256_of
+from jiedao.core.sheets import Column, ColumnSet, cell_text, mapped_rows, sha256_of
 from jiedao.nat.choices import TubeResult, TubeStatus
 from jiedao.nat.models import ResultBatch, Sample, Tube
 from jiedao.nat.queries import can_manage_in
@@ -43,7 +43,6 @@ COLUMNS = ColumnSet(
         "No header row found: name the columns 条码, 结果 and 检测时间 (barcode, result, tested_at)."
     ),
 )
-FIELDS = ("barcode", "result", "tested_at", "received_at", "reported_at", "lab")
 
 
 @dataclass
@@ -60,27 +59,18 @@ def _require_results(actor: Any) -> None:
 
 
 def rows_from_file(filename: str, data: bytes) -> list[dict[str, Any]]:
-    """The file's rows as {row, barcode, result, tested_at, lab}, or InvalidInput naming what is wrong
-    with the file (size, format, header)."""
-    check_size(len(data))
-    table = read_table(filename, data)
-    mapping = COLUMNS.map(table)
-    if not mapping.errors and "result" not in mapping.columns and "received_at" not in mapping.columns:
-        mapping.errors.append(
-            _("The file needs a column 结果 (result), or 接收时间 (received) for a list of tubes received.")
-        )
-    if mapping.errors:
-        raise InvalidInput(" ".join(mapping.errors), field="file")
-    out = []
-    for n, row in enumerate(table[mapping.header_row :], start=mapping.header_row + 1):
-        if is_blank(row):
-            continue
-        out.append({"row": n, **{k: mapping.cell(row, k) for k in FIELDS}})
-    if not out:
-        raise InvalidInput(_("The file has a header but no rows."), field="file")
-    if len(out) > MAX_ROWS:
-        raise InvalidInput(_("At most %(n)s rows per file: split it.") % {"n": MAX_ROWS}, field="file")
-    return out
+    """The file's rows as {row, barcode, result, tested_at, received_at, reported_at, lab}, or
+    InvalidInput naming what is wrong with the file (size, format, header)."""
+
+    def result_or_receipt(mapping: Any) -> None:
+        if "result" not in mapping.columns and "received_at" not in mapping.columns:
+            mapping.errors.append(
+                _(
+                    "The file needs a column 结果 (result), or 接收时间 (received) for a list of tubes received."
+                )
+            )
+
+    return mapped_rows(filename, data, COLUMNS, max_rows=MAX_ROWS, check=result_or_receipt)
 
 
 def _check_row(
