@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,19 @@ FUTURE_SKEW = dt.timedelta(minutes=5)
 
 def _user(actor: Any) -> Any:
     return actor if getattr(actor, "pk", None) else None
+
+
+# Within one batch, who may work at a site is asked once per site, not once per item.
+_STAFF_ANSWERS: ContextVar[dict[int, bool] | None] = ContextVar("nat_staff_answers", default=None)
+
+
+def _staffs(actor: Any, site: SamplingSite) -> bool:
+    answers = _STAFF_ANSWERS.get()
+    if answers is None:
+        return can_staff_site(actor, site)
+    if site.pk not in answers:
+        answers[site.pk] = can_staff_site(actor, site)
+    return answers[site.pk]
 
 
 # ---- sites -----------------------------------------------------------------------------------------
@@ -236,9 +250,9 @@ def _open_tube(actor: Any, item: dict[str, Any]) -> dict[str, Any]:
     try:
         rnd = TestingRound.objects.get(pk=int(item.get("round") or 0))
         site = SamplingSite.objects.get(pk=int(item.get("site") or 0))
-    except (TestingRound.DoesNotExist, SamplingSite.DoesNotExist, ValueError, TypeError):
+    except (TestingRound.DoesNotExist, SamplingSite.DoesNotExist, ValueError, TypeError, OverflowError):
         raise _Refused(_("Unknown round or site."), field="site") from None
-    if actor is not None and not can_staff_site(actor, site):
+    if actor is not None and not _staffs(actor, site):
         raise Forbidden(_("You do not work at this sampling site."))
     if rnd.sites.exists() and not rnd.sites.filter(pk=site.pk).exists():
         raise _Refused(_("This site does not sample for this round."), field="site")
@@ -295,7 +309,7 @@ def _person(item: dict[str, Any]) -> Person:
 
 def _sample(actor: Any, item: dict[str, Any]) -> dict[str, Any]:
     tube = _tube(item.get("barcode"), lock=True)
-    if actor is not None and not can_staff_site(actor, tube.site):
+    if actor is not None and not _staffs(actor, tube.site):
         raise Forbidden(_("You do not work at this sampling site."))
     if tube.status != TubeStatus.OPEN:
         raise _Refused(
@@ -350,7 +364,7 @@ def _sample(actor: Any, item: dict[str, Any]) -> dict[str, Any]:
 
 def _close_tube(actor: Any, item: dict[str, Any]) -> dict[str, Any]:
     tube = _tube(item.get("barcode"), lock=True)
-    if actor is not None and not can_staff_site(actor, tube.site):
+    if actor is not None and not _staffs(actor, tube.site):
         raise Forbidden(_("You do not work at this sampling site."))
     if tube.status != TubeStatus.OPEN:
         raise _Refused(_("Tube %(code)s is already closed.") % {"code": tube.barcode}, field="barcode")
@@ -372,7 +386,9 @@ def _public(answer: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in answer.items() if not k.startswith("_")}
 
 
-def _apply_one(actor: Any, item: dict[str, Any]) -> dict[str, Any]:
+def _apply_one(
+    actor: Any, item: dict[str, Any], known_keys: dict[str, Registration] | None = None
+) -> dict[str, Any]:
     """One item, exactly once: the stored answer for a known key and content; a conflict (kept) for a
     known key with other content; else applied (or refused) and its answer stored under the key."""
     if not isinstance(item, dict):
@@ -386,7 +402,9 @@ def _apply_one(actor: Any, item: dict[str, Any]) -> dict[str, Any]:
         return {"key": key, "status": "refused", "field": "op",
                 "message": _("Unknown op: open_tube, sample or close_tube.")}  # fmt: skip
     digest = content_hash(item)
-    known = Registration.objects.filter(client_key=key).first()
+    known = (
+        known_keys.get(key) if known_keys is not None else Registration.objects.filter(client_key=key).first()
+    )
     if known is not None:
         return _replay(actor, known, digest, item)
     try:
@@ -437,17 +455,27 @@ def do_apply_registrations(*, actor: Any, items: list[Any]) -> BatchResult:
             _("At most %(n)s items per batch: send the rest next.") % {"n": MAX_ITEMS}, field="items"
         )
     result = BatchResult()
-    for item in items:
-        answer = _apply_one(actor, item)
-        result.items.append(answer)
-        result.counts[answer["status"]] += 1
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action="nat.registrations",
-            object_type="nat.registration",
-            changes=dict(result.counts),
-        )
+    keys = [str(i.get("key") or "").strip() for i in items if isinstance(i, dict)]
+    # One transaction for the batch (each item a savepoint inside it): one commit instead of one per
+    # item. Nothing is answered before the commit, so a crash mid-batch loses only answers the phone
+    # never got, and it sends those items again.
+    staff = _STAFF_ANSWERS.set({})
+    try:
+        with transaction.atomic():
+            known_keys = {r.client_key: r for r in Registration.objects.filter(client_key__in=keys)}
+            for item in items:
+                answer = _apply_one(actor, item, known_keys)
+                result.items.append(answer)
+                result.counts[answer["status"]] += 1
+            # (a key repeated later in the batch meets the unique index and is answered as a replay)
+            audit.record(
+                actor=actor,
+                action="nat.registrations",
+                object_type="nat.registration",
+                changes=dict(result.counts),
+            )
+    finally:
+        _STAFF_ANSWERS.reset(staff)
     return result
 
 

@@ -80,6 +80,16 @@ _DATE_FORMATS = (
 _CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:\s*(\d{1,2})[:：时](\d{1,2})?分?)?$")
 
 
+def _with_offset(text: str) -> dt.datetime | None:
+    if "T" not in text and "+" not in text[10:] and not text.endswith("Z"):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def parse_when(value: Any) -> dt.datetime | None:
     """A date or date-and-time cell as an aware datetime (local zone); None when empty. Raises
     InvalidInput for text that is not a date."""
@@ -96,6 +106,9 @@ def parse_when(value: Any) -> dt.datetime | None:
             return None
         m = _CN_DATE.match(text)
         when = None
+        offset = _with_offset(text)
+        if offset is not None:
+            return offset  # an ISO time that says its zone means that instant, not local time
         if m:
             y, mo, d, h, mi = m.groups()
             try:

@@ -498,3 +498,16 @@ def test_bad_community_on_the_group_form(cast: Any, client: Any) -> None:
     resp = client.post("/nat/groups/new", {"name": "x", "industry": "other", "frequency_days": "3",
                                            "spot_check_percent": "100", "community": "²"})  # fmt: skip
     assert resp.status_code == 200 and "community" in resp.context["form"].errors
+
+
+def test_a_result_time_with_an_offset_is_that_instant(cast: Any, tubes: dict[str, Any]) -> None:
+    when = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=2)
+    row = {
+        "row": 1,
+        "barcode": "PLAN000001",
+        "result": "阴性",
+        "tested_at": when.astimezone(dt.UTC).isoformat(),
+    }
+    report = do_record_results(actor=None, rows=[row], lab="检测中心")
+    assert report.counts["recorded"] == 1, report.items
+    assert Tube.objects.get(barcode="PLAN000001").result_at == when
