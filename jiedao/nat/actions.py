@@ -231,7 +231,9 @@ def _tube(barcode: Any, *, lock: bool = False) -> Tube:
     code = str(barcode or "").strip().upper()
     if not BARCODE.fullmatch(code):
         raise _Refused(_("A barcode is 6 to 32 letters, digits or dashes."), field="barcode")
-    qs = Tube.objects.select_for_update() if lock else Tube.objects.all()
+    # lock the tube row only: FOR UPDATE would also lock the joined round and site rows, which every
+    # phone shares, and batches (one transaction each) would deadlock on them
+    qs = Tube.objects.select_for_update(of=("self",)) if lock else Tube.objects.all()
     try:
         return qs.select_related("round", "site").get(barcode=code)
     except Tube.DoesNotExist:
