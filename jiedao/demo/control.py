@@ -474,10 +474,13 @@ class _Story:
         ]
         # Two results missing: the last test of one of the cases past their end date (so its release
         # waits for it), and an earlier one.
-        past_end = [(c, d) for c, d in due if c.end_date < self.today and d == test_days(c)[-1]]
+        # (never the positive case's: it goes to hospital care, and its open items are cancelled)
+        past_end = [(c, d) for c, d in due if c.end_date < self.today and d == test_days(c)[-1]
+                    and (positive is None or c.pk != positive.pk)]  # fmt: skip
         skip = set(self.rng.sample(past_end, 1)) if past_end else set()
+        # (a case still under control after today: one that ends today is released, cancelling its items)
         earlier = [(c, d) for c, d in due if d < c.end_date and d < self.today - dt.timedelta(days=1)
-                   and (positive is None or c.pk != positive.pk)]  # fmt: skip
+                   and c.end_date > self.today and (positive is None or c.pk != positive.pk)]  # fmt: skip
         skip |= set(self.rng.sample(earlier, min(2 - len(skip), len(earlier))))
         for case, day in due:
             if (case, day) in skip:
