@@ -64,9 +64,12 @@ class CoverageRow:
 
     @property
     def percent(self) -> float:
-        """Share of those due (residents minus the exempt) who were sampled."""
+        """Share of those due (residents minus the exempt) who were sampled; 0 % for an area with no
+        residents, 100 % where everyone is exempt."""
         due = self.expected - self.exempt
-        return round(100 * min(self.tested, due) / due, 1) if due > 0 else 100.0
+        if due > 0:
+            return round(100 * min(self.tested, due) / due, 1)
+        return 100.0 if self.expected else 0.0
 
 
 def _scoped(rnd: TestingRound, scope: Scope) -> QuerySet[Resident]:

@@ -511,3 +511,14 @@ def test_a_result_time_with_an_offset_is_that_instant(cast: Any, tubes: dict[str
     report = do_record_results(actor=None, rows=[row], lab="检测中心")
     assert report.counts["recorded"] == 1, report.items
     assert Tube.objects.get(barcode="PLAN000001").result_at == when
+
+
+@pytest.mark.parametrize(
+    ("expected", "tested", "exempt", "percent"),
+    [(0, 0, 0, 0.0), (4, 0, 4, 100.0), (4, 1, 2, 50.0), (10, 3, 0, 30.0), (3, 3, 1, 100.0)],
+)
+def test_coverage_percent_of_an_empty_area_is_zero_and_of_an_all_exempt_area_full(
+    expected: int, tested: int, exempt: int, percent: float
+) -> None:
+    row = coverage.CoverageRow("x", "c", None, None, expected=expected, tested=tested, exempt=exempt)
+    assert row.percent == percent
