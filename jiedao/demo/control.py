@@ -25,6 +25,7 @@ story.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import time
 from collections import Counter
@@ -263,13 +264,19 @@ class _Story:
         to_full = set(self.rng.sample(staying, round(len(staying) * 0.4)))
         on_way = [c for c, (step, _m) in zip(pending, cycle(OPEN_TRANSFERS), strict=False) if step]
         to_full |= set(self.rng.sample(on_way, round(len(on_way) * 0.4)))
-        sites = self._sites(len(to_full))
+        # where the others go is drawn first, so that at a large scale a site is made big enough
+        others = [c for c in [*starting, *on_way] if c not in to_full]
+        drawn = dict(
+            zip(others, self.rng.choices(range(len(SITES)), weights=SHARES, k=len(others)), strict=True)
+        )
+        sites = self._sites(len(to_full), Counter(drawn.values()))
         for case in starting:
-            self._transfer_in(case, sites[NEARLY_FULL] if case in to_full else self._other_site(sites))
+            self._transfer_in(case, sites[NEARLY_FULL] if case in to_full else sites[drawn[case]])
         for case, (step, minutes) in zip(pending, cycle(OPEN_TRANSFERS), strict=False):
             if step:
-                site = sites[NEARLY_FULL] if case in to_full else self._other_site(sites)
-                self._open_transfer(case, site, step, minutes)
+                self._open_transfer(
+                    case, sites[NEARLY_FULL] if case in to_full else sites[drawn[case]], step, minutes
+                )
         for case, starts in opened:
             if starts and case.measure_type != MeasureType.CENTRAL_QUARANTINE:
                 began = self._began(case)
@@ -295,23 +302,21 @@ class _Story:
 
     # ---- sites and transfers ---------------------------------------------------------------------
 
-    def _sites(self, nearly_full: int) -> list[QuarantineSite]:
+    def _sites(self, nearly_full: int, sent: Counter[int]) -> list[QuarantineSite]:
         """The sites; the nearly full one is sized to leave one room free after the people it will
-        hold and expects."""
+        hold and expects, and a site sent more people than its listed rooms (a large demo) is given a
+        quarter more rooms than it is sent."""
         return [
             do_save_site(
                 actor=self.crew.command,
                 name=name,
                 address=address,
                 phone=phone,
-                capacity=capacity if capacity is not None else nearly_full + 1,
+                capacity=nearly_full + 1 if capacity is None else max(capacity, math.ceil(sent[i] * 1.25)),
                 status=status,
             )
-            for name, address, phone, capacity, status in SITES
+            for i, (name, address, phone, capacity, status) in enumerate(SITES)
         ]
-
-    def _other_site(self, sites: list[QuarantineSite]) -> QuarantineSite:
-        return self.rng.choices(sites, weights=SHARES)[0]
 
     def _plate(self) -> str:
         while True:
