@@ -32,11 +32,17 @@ def residents_in_scope(rnd: TestingRound) -> QuerySet[Resident]:
     return qs
 
 
-def with_tested(rnd: TestingRound, qs: QuerySet[Resident]) -> QuerySet[Resident]:
-    return qs.annotate(
-        tested=Exists(Sample.objects.filter(round=rnd, person_id=OuterRef("person_id"))),
-        exempt=Exists(Exemption.objects.filter(round=rnd, person_id=OuterRef("person_id"))),
-    )
+def _sampled(rnd: TestingRound) -> Exists:
+    return Exists(Sample.objects.filter(round=rnd, person_id=OuterRef("person_id")))
+
+
+def _exempted(rnd: TestingRound) -> Exists:
+    return Exists(Exemption.objects.filter(round=rnd, person_id=OuterRef("person_id")))
+
+
+def _counted(qs: QuerySet[Resident], columns: tuple[str, ...]) -> dict[tuple[Any, ...], int]:
+    rows = qs.values(*columns).annotate(n=Count("pk")).order_by()
+    return {tuple(r[c] for c in columns): r["n"] for r in rows}
 
 
 # The levels coverage is counted at: the grouping columns on Resident.
@@ -96,16 +102,17 @@ def coverage(rnd: TestingRound, scope: Scope, level: str = "grid") -> tuple[list
     """One row per community, grid, compound or building in the caller's area, and the total: one
     grouped query (plus the names)."""
     columns = LEVELS.get(level, LEVELS["grid"])
-    grouped = list(
-        with_tested(rnd, _scoped(rnd, scope))
-        .values(*columns)
-        .annotate(
-            expected=Count("pk"),
-            tested_n=Count("pk", filter=Q(tested=True)),
-            exempt_n=Count("pk", filter=Q(exempt=True, tested=False)),
-        )
-        .order_by(*columns)
-    )
+    scoped = _scoped(rnd, scope)
+    # three grouped counts, each a plain filter (a semi- or anti-join on PostgreSQL), rather than two
+    # subqueries asked for every resident inside one count: 450,000 lookups at subdistrict scale
+    expected = _counted(scoped, columns)
+    tested = _counted(scoped.filter(_sampled(rnd)), columns)
+    exempt = _counted(scoped.filter(_exempted(rnd)).filter(~_sampled(rnd)), columns)
+    grouped = [
+        {**dict(zip(columns, key, strict=True)), "expected": n, "tested_n": tested.get(key, 0),
+         "exempt_n": exempt.get(key, 0)}
+        for key, n in sorted(expected.items(), key=lambda kv: [(v is None, v or 0) for v in kv[0]])
+    ]  # fmt: skip
     communities = dict(Community.objects.values_list("pk", "name"))
     key_column = columns[-1]
     names = _labels(level, {g[key_column] for g in grouped if g[key_column] is not None})
@@ -133,8 +140,8 @@ def missing(rnd: TestingRound, scope: Scope) -> QuerySet[Resident]:
     """Residents in scope neither sampled in the round nor exempt: what grid workers go and find."""
     return (
         _scoped(rnd, scope)
-        .filter(~Exists(Sample.objects.filter(round=rnd, person_id=OuterRef("person_id"))))
-        .filter(~Exists(Exemption.objects.filter(round=rnd, person_id=OuterRef("person_id"))))
+        .filter(~_sampled(rnd))
+        .filter(~_exempted(rnd))
         .select_related("person", "household", "community", "grid")
         .defer("community__geometry", "grid__geometry")
         .order_by("community_id", "grid_id", "household__address", "pk")
