@@ -52,13 +52,17 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
+    Load,
     counting_queries,
+    free_port,
     options,
     percentiles,
+    pg_admin,
     ratio,
     say,
     setup_django,
     timed,
+    wait_ready,
     write,
 )
 
@@ -392,91 +396,6 @@ def phase(db: str, args: argparse.Namespace) -> None:
 # ---- the server ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"jiedao serve exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("jiedao serve did not answer /healthz in time")
-
-
-class Load:
-    """`clients` threads, each with one keep-alive connection, sending requests from a shared supply
-    until it runs out or the time is up."""
-
-    def __init__(self, port: int, clients: int, seconds: float) -> None:
-        self.port, self.clients, self.seconds = port, clients, seconds
-        self.lock = threading.Lock()
-        self.statuses: Counter[int] = Counter()
-        self.errors: list[str] = []
-        self.latencies: list[float] = []
-
-    def run(
-        self, make: Callable[[http.client.HTTPConnection], Iterator[Callable[[], int]]]
-    ) -> dict[str, Any]:
-        stop = time.monotonic() + self.seconds
-        done = 0
-        threads = []
-        started = time.perf_counter()
-
-        def worker() -> None:
-            nonlocal done
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            try:
-                for send in make(conn):
-                    if time.monotonic() > stop:
-                        break
-                    t = time.perf_counter()
-                    try:
-                        status = send()
-                    except Exception as exc:  # a broken connection counts as an error
-                        with self.lock:
-                            self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
-                        conn.close()
-                        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                        continue
-                    took = time.perf_counter() - t
-                    with self.lock:
-                        done += 1
-                        self.statuses[status] += 1
-                        self.latencies.append(took)
-            finally:
-                conn.close()
-
-        for _ in range(self.clients):
-            th = threading.Thread(target=worker)
-            th.start()
-            threads.append(th)
-        for th in threads:
-            th.join()
-        elapsed = time.perf_counter() - started
-        errors = sum(n for s, n in self.statuses.items() if s != 200) + len(self.errors)
-        return {
-            "requests": done,
-            "seconds": round(elapsed, 2),
-            "per_second": round(done / elapsed, 1),
-            "statuses": dict(self.statuses),
-            "errors": errors,
-            "error_samples": self.errors[:5],
-            **percentiles(self.latencies or [0.0]),
-        }
-
-
 def _csrf(conn: http.client.HTTPConnection, path: str) -> tuple[str, str]:
     """The CSRF cookie and form token a person's phone gets when it opens the link."""
     conn.request("GET", path)
@@ -496,7 +415,7 @@ def server(args: argparse.Namespace, env: dict[str, str], tokens: list[str], log
     """Start `jiedao serve` on the PostgreSQL database, load it, stop it."""
     from urllib.parse import urlencode
 
-    port = args.port or _free_port()
+    port = args.port or free_port()
     server_env = {k: v for k, v in env.items() if k != "JIEDAO_DEBUG"}
     server_env.update(JIEDAO_LOG_LEVEL="WARNING")
     with log.open("wb") as out:
@@ -505,7 +424,7 @@ def server(args: argparse.Namespace, env: dict[str, str], tokens: list[str], log
             env=server_env, cwd=Path(__file__).parent.parent, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        _wait_ready(port, proc)
+        wait_ready(port, proc)
         rng = random.Random(5)
         supply = iter(tokens)
         supply_lock = threading.Lock()
@@ -613,13 +532,6 @@ def _run_phase(db: str, env: dict[str, str], part: Path, argv: list[str]) -> dic
     return result
 
 
-def _pg(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
-
-
 def _rows(label: str, part: dict[str, Any]) -> list[tuple[str, Any, Any, Any]]:
     p = part["pages"]
     core, core_q, _ = p["ledger core"]
@@ -687,8 +599,8 @@ def main() -> None:
     sqlite = _run_phase("sqlite", sqlite_env, var / "sqlite.json", argv)
     db = f"jiedao_bench_control_{os.getpid()}"
     pg_env = {**base_env, "JIEDAO_VAR_DIR": str(var / "pg"), "DATABASE_URL": f"{more.pg_url}/{db}"}
-    _pg(more.pg_url, f"DROP DATABASE IF EXISTS {db}")
-    _pg(more.pg_url, f"CREATE DATABASE {db}")
+    pg_admin(more.pg_url, f"DROP DATABASE IF EXISTS {db}")
+    pg_admin(more.pg_url, f"CREATE DATABASE {db}")
     try:
         say(f"PostgreSQL ({db}) …")
         pg = _run_phase("postgres", pg_env, var / "pg.json", argv)
@@ -697,7 +609,7 @@ def main() -> None:
         srv = server(args, pg_env, tokens, var / "serve.log")
         written = _count_written(pg_env, load_began)
     finally:
-        _pg(more.pg_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        pg_admin(more.pg_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     posts, limit = srv["checkins"], srv["healthz"]
     not_written = max(0, posts["statuses"].get(200, 0) - written)
     errors = posts["errors"] + limit["errors"] + not_written

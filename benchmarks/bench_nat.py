@@ -59,17 +59,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_control import Load, _free_port, _pg, _wait_ready
 from benchmarks.common import (
+    Load,
     QueryCounter,
     counting_queries,
+    free_port,
     ms,
     options,
     percentiles,
+    pg_admin,
     ratio,
     say,
     setup_django,
     timed,
+    wait_ready,
     write,
 )
 
@@ -829,7 +832,7 @@ def _start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
             [sys.executable, "-m", "jiedao.cli", "serve", "--no-migrate", "--port", str(port), "--threads", "8"],
             env=env, cwd=Path(__file__).parent.parent, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    _wait_ready(port, proc)
+    wait_ready(port, proc)
     return proc
 
 
@@ -862,7 +865,7 @@ def run(args: argparse.Namespace, pg_url: str, db: str) -> dict[str, Any]:
     connection.close()
 
     var = Path(os.environ.get("JIEDAO_VAR_DIR") or ".")
-    port = args.port or _free_port()
+    port = args.port or free_port()
     log = var / "serve.log"
     proc = _start_server(port, log)
     try:
@@ -977,8 +980,8 @@ def main() -> None:
         JIEDAO_FIELD_KEY=base64.b64encode(os.urandom(32)).decode(),
         DATABASE_URL=f"{more.pg_url}/{db}",
     )
-    _pg(more.pg_url, f"DROP DATABASE IF EXISTS {db}")
-    _pg(more.pg_url, f"CREATE DATABASE {db}")
+    pg_admin(more.pg_url, f"DROP DATABASE IF EXISTS {db}")
+    pg_admin(more.pg_url, f"CREATE DATABASE {db}")
     try:
         result = run(args, more.pg_url, db)
     finally:
@@ -988,7 +991,7 @@ def main() -> None:
             connections.close_all()
         except Exception:  # Django may not have started
             pass
-        _pg(more.pg_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        pg_admin(more.pg_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     rows = _rows(result, args)
     for measure_, value, base, r in rows:
         print(f"  {measure_:<110} {value!s:>16} {base!s:>12} {r!s:>8}")

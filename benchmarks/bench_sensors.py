@@ -53,7 +53,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import options, ratio, say, setup_django, write
+from benchmarks.common import free_port, options, pg_admin, ratio, say, setup_django, write
 
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432"
 DEFAULTS = dict(persons=20_000, devices=5_000, events=20_000, alerts=300, heartbeat=60, door_rate=10)
@@ -69,17 +69,11 @@ BROKER_CONFIG = "persistence false, max_queued_messages 0, defaults otherwise (m
 # ---- the broker ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Broker:
     """A Mosquitto of the run's own (see the module docstring)."""
 
     def __init__(self, root: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
         root.mkdir(parents=True, exist_ok=True)
         self.conf = root / "mosquitto.conf"
@@ -499,13 +493,6 @@ def phase(db: str, args: argparse.Namespace, url: str) -> None:
 # ---- the run ------------------------------------------------------------------------------------
 
 
-def _pg(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
-
-
 def _run_phase(db: str, env: dict[str, str], part: Path, argv: list[str], url: str) -> dict[str, Any]:
     started = time.perf_counter()
     subprocess.run(
@@ -566,13 +553,13 @@ def main() -> None:
                             broker.url)  # fmt: skip
         db = f"jiedao_bench_sensors_{os.getpid()}"
         pg_env = {**base_env, "JIEDAO_VAR_DIR": str(var / "pg"), "DATABASE_URL": f"{more.pg_url}/{db}"}
-        _pg(more.pg_url, f"DROP DATABASE IF EXISTS {db}")
-        _pg(more.pg_url, f"CREATE DATABASE {db}")
+        pg_admin(more.pg_url, f"DROP DATABASE IF EXISTS {db}")
+        pg_admin(more.pg_url, f"CREATE DATABASE {db}")
         try:
             say(f"PostgreSQL ({db}) …")
             pg = _run_phase("postgres", pg_env, var / "pg.json", argv, broker.url)
         finally:
-            _pg(more.pg_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+            pg_admin(more.pg_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         version = broker.version()
     rows = [
         (f"limit: mosquitto_pub → mosquitto_sub, {args.events:,} messages QoS 1: per second",

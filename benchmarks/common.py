@@ -1,15 +1,21 @@
 """Helpers shared by benchmarks: a migrated Django on a fresh SQLite file, options, timing, percentiles,
-query counting and the result file."""
+query counting, the result file, and a server under load (free port, readiness, keep-alive clients)
+with a throwaway PostgreSQL database."""
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -147,3 +153,97 @@ def write_sheet(path: Path, sheet_name: str, header: list[str], rows: list[list[
                 sheet.write_string(i, j, value)
     book.close()
     return path.read_bytes()
+
+
+# ---- a server under load (`jiedao serve` on a free port) and a throwaway PostgreSQL database ----
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"jiedao serve exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("jiedao serve did not answer /healthz in time")
+
+
+class Load:
+    """`clients` threads, each with one keep-alive connection, sending requests from a shared supply
+    until it runs out or the time is up."""
+
+    def __init__(self, port: int, clients: int, seconds: float) -> None:
+        self.port, self.clients, self.seconds = port, clients, seconds
+        self.lock = threading.Lock()
+        self.statuses: Counter[int] = Counter()
+        self.errors: list[str] = []
+        self.latencies: list[float] = []
+
+    def run(
+        self, make: Callable[[http.client.HTTPConnection], Iterator[Callable[[], int]]]
+    ) -> dict[str, Any]:
+        stop = time.monotonic() + self.seconds
+        done = 0
+        threads = []
+        started = time.perf_counter()
+
+        def worker() -> None:
+            nonlocal done
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            try:
+                for send in make(conn):
+                    if time.monotonic() > stop:
+                        break
+                    t = time.perf_counter()
+                    try:
+                        status = send()
+                    except Exception as exc:  # a broken connection counts as an error
+                        with self.lock:
+                            self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                        conn.close()
+                        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                        continue
+                    took = time.perf_counter() - t
+                    with self.lock:
+                        done += 1
+                        self.statuses[status] += 1
+                        self.latencies.append(took)
+            finally:
+                conn.close()
+
+        for _ in range(self.clients):
+            th = threading.Thread(target=worker)
+            th.start()
+            threads.append(th)
+        for th in threads:
+            th.join()
+        elapsed = time.perf_counter() - started
+        errors = sum(n for s, n in self.statuses.items() if s != 200) + len(self.errors)
+        return {
+            "requests": done,
+            "seconds": round(elapsed, 2),
+            "per_second": round(done / elapsed, 1),
+            "statuses": dict(self.statuses),
+            "errors": errors,
+            "error_samples": self.errors[:5],
+            **percentiles(self.latencies or [0.0]),
+        }
+
+
+def pg_admin(admin_url: str, sql: str) -> None:
+    """Run one statement on the server's `postgres` database (create or drop a benchmark's own)."""
+    import psycopg
+
+    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
