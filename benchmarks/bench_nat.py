@@ -29,7 +29,7 @@ Measured:
 5. the target: `--phones` phones at `--rate` samples/s together (default 58 = 10 × 500,000 / 86,400)
    for `--duration` seconds; each phone samples at its share of the rate, a tube of ten at a time, and
    sends what it has every 3–12 s (10–50 items); batch latency percentiles, achieved rate, errors
-   (anything not `created`, must be 0).
+   (anything not `created`, must be 0), and the samples stored against those the phones took.
 
 Also in process: queries per item and the statements that dominate a 50-item batch, and a profile.
 A quick try: `python -m benchmarks nat --persons 5000 --single 300 --batches 40 --duration 20`."""
@@ -650,6 +650,7 @@ def sustained(port: int, args: argparse.Namespace, ctx: dict[str, Any], people: 
     end = started + args.duration
     last_answer = [started]
     backlog: Counter[str] = Counter()  # items still on the phones when the drain period ran out
+    offered: Counter[str] = Counter()  # samples the phones took in the period (the rate × the period)
 
     def phone(n: int) -> None:
         rng = random.Random(100 + n)
@@ -736,6 +737,7 @@ def sustained(port: int, args: argparse.Namespace, ctx: dict[str, Any], people: 
             with lock:
                 backlog["items"] += len(pending)
                 backlog["samples"] += sum(1 for i in pending if i["op"] == "sample")
+                offered["samples"] += sampled
         finally:
             conn.close()
 
@@ -751,6 +753,7 @@ def sustained(port: int, args: argparse.Namespace, ctx: dict[str, Any], people: 
         "target_per_second": args.rate,
         "duration_s": args.duration,
         "finished_s": round(finished, 2),
+        "samples_offered": offered["samples"],
         "samples_created": created["sample"],
         "items_created": sum(created.values()),
         "achieved_per_second": round(created["sample"] / max(finished, args.duration), 1),
@@ -959,6 +962,7 @@ def _rows(r: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, Any, A
         (f"4. results batch of {p['tubes']:,} tubes with one positive pool: upload ms", p["upload_ms"], "", ""),
         (f"   until the positive pool's work items exist ({p['work_items']} items, {p['pushed_entries']} pushed entries) ms", p["work_items_seen_ms"], "", ""),
         (f"5. sustained {su['duration_s']}s, {su['phones']} phones: samples per second achieved vs target", su["achieved_per_second"], su["target_per_second"], ratio(su["achieved_per_second"], su["target_per_second"])),
+        ("   samples stored vs taken by the phones in the period (1.0 = every one)", su["samples_created"], su.get("samples_offered", ""), ratio(su["samples_created"], su.get("samples_offered", 0))),
         ("   batch latency p50 / p95 / p99 / max ms", f"{su['batch_latency']['median_ms']} / {su['batch_latency']['p95_ms']} / {su['batch_latency']['p99_ms']} / {su['batch_latency']['max_ms']}", "", ""),
         ("   errors (anything not created; must be 0)", su["errors"], 0, ""),
         ("   samples still on the phones after a further period to drain (0 = kept up)", su["backlog_samples"], 0, ""),
