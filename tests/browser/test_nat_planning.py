@@ -129,6 +129,21 @@ def test_a_small_round_end_to_end(web: Any, cast: Any, signed_in: Any, tmp_path:
     page.reload()
     expect(page.locator("[data-testid=missing-row]")).to_have_count(3)
 
+    # a person outside the worker's area (a form changed by hand): a notice says so, nothing changes
+    outsider = Resident.objects.get(
+        household=make_household(cast.community_b, cast.grid_b1, members=1)
+    ).person
+    row = page.locator("[data-testid=missing-row]").first
+    row.locator("[data-testid=exempt-open]").click()
+    row.locator("input[name=person]").evaluate("(el, pk) => { el.value = String(pk); }", outsider.pk)
+    row.locator("[data-testid=exempt-reason]").select_option("away")
+    row.locator("[data-testid=exempt-save]").click()
+    expect(page.locator("[data-testid=htmx-error]")).to_contain_text("(404)")
+    expect(page.locator("[data-testid=htmx-error]")).to_contain_text("管辖范围")
+    expect(row.locator("[data-testid=exempted]")).to_have_count(0)
+    web.screenshot("nat-missing-notice")
+    assert not Exemption.objects.filter(person=outsider).exists()
+
 
 def _round_with_tubes(cast: Any) -> Any:
     site = do_save_site(actor=None, name="甲社区广场采样点", community=cast.community_a, grid=cast.grid_a1,
