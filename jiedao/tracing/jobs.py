@@ -1,4 +1,8 @@
-"""Huey jobs for tracing: trace runs, venue check-ins into the presence store, and retention."""
+"""Huey jobs for tracing: trace runs, venue check-ins into the presence store, and retention.
+
+The store (pyarrow, DuckDB, pandas) is imported when a job runs, not when the jobs are registered:
+every process registers them at start, and the web server would otherwise take seconds longer to
+come back after a crash."""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from jiedao.tracing.actions.checkins import do_flush_venue_checkins, do_purge_venue_checkins
-from jiedao.tracing.store import purge_before, retention_cutoff
-
 
 def purge_old_presence(today: dt.date | None = None) -> int:
     """Remove presence data and venue check-ins older than JIEDAO_PRESENCE_RETENTION_DAYS (whole days)."""
+    from jiedao.tracing.actions.checkins import do_purge_venue_checkins
+    from jiedao.tracing.store import purge_before, retention_cutoff
+
     day = today or timezone.localdate()
     cutoff = retention_cutoff(day, settings.PRESENCE_RETENTION_DAYS)
     do_purge_venue_checkins(before=cutoff)
@@ -30,6 +34,8 @@ def purge_presence() -> int:
 @db_periodic_task(crontab(minute="*/5"))
 def flush_venue_checkins() -> int:
     """Every five minutes: new venue check-ins go into the presence store (exactly once)."""
+    from jiedao.tracing.actions.checkins import do_flush_venue_checkins
+
     return do_flush_venue_checkins().written
 
 
