@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "nat.record_results": _("Laboratory results recorded"),
     "nat.positive_pool": _("Positive pooled tube followed up"),
     "nat.export_missing": _("Residents not yet sampled exported"),
+    "nat.missing_schedule": _("Missing lists' schedule set"),
 }
 
 
@@ -21,3 +22,4 @@ class NatConfig(AppConfig):
         from jiedao.core import audit
 
         audit.register_action_labels(ACTION_LABELS)
+        from jiedao.nat import jobs  # noqa: F401  (registers the scheduled missing lists with Huey)

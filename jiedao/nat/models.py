@@ -61,6 +61,11 @@ class TestingRound(BaseModel):
     communities = models.ManyToManyField(Community, blank=True, related_name="+")
     compounds = models.ManyToManyField(Compound, blank=True, related_name="+")
     sites = models.ManyToManyField(SamplingSite, blank=True, related_name="rounds")
+    # the missing lists go to the grids by hand, or also every N hours while the round is under way
+    missing_every_hours = models.PositiveSmallIntegerField(
+        _("send the missing lists every (hours)"), null=True, blank=True
+    )
+    missing_sent_at = models.DateTimeField(_("missing lists last sent"), null=True, blank=True)
 
     class Meta:
         ordering = ["-starts_at", "-pk"]

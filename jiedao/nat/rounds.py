@@ -327,8 +327,58 @@ def do_issue_missing_work_items(*, actor: Any, rnd: TestingRound, due_in_hours: 
         for item in open_items.values():  # nobody missing there any more
             do_complete_work_item(actor=None, item=item, outcome=_("Everyone is sampled or exempt."))
             counts["done"] += 1
+        TestingRound.objects.filter(pk=rnd.pk).update(missing_sent_at=timezone.now())
         audit.record(actor=actor, action="nat.issue_missing", obj=rnd, changes=counts)
     return counts
+
+
+MISSING_EVERY = (1, 2, 3, 4, 6, 8, 12)  # hours between automatic sends of the missing lists
+
+
+def do_set_missing_schedule(*, actor: Any, rnd: TestingRound, every_hours: int | None) -> TestingRound:
+    """Send the missing lists to the grids every N hours while the round is under way (None: by hand
+    only). The command centre decides; it is on record."""
+    if actor is not None and not can_manage_in(actor, None):
+        raise Forbidden(_("Only the command centre sends the missing lists to the grids."))
+    _open(rnd)
+    if every_hours is not None and every_hours not in MISSING_EVERY:
+        raise InvalidInput(
+            _("Choose every 1, 2, 3, 4, 6, 8 or 12 hours, or by hand."), field="missing_every_hours"
+        )
+    with transaction.atomic():
+        before = rnd.missing_every_hours
+        rnd.missing_every_hours = every_hours
+        rnd.save(update_fields=["missing_every_hours", "updated_at"])
+        audit.record(
+            actor=actor, action="nat.missing_schedule", obj=rnd,
+            changes={"missing_every_hours": [before, every_hours]},
+        )  # fmt: skip
+    return rnd
+
+
+def next_missing_send(rnd: TestingRound) -> dt.datetime | None:
+    """When the missing lists go out next by themselves (None: by hand, or the round is over)."""
+    if not rnd.missing_every_hours or rnd.status == RoundStatus.CLOSED:
+        return None
+    every = dt.timedelta(hours=rnd.missing_every_hours)
+    due = (rnd.missing_sent_at or rnd.starts_at) + every
+    return due if due <= rnd.ends_at else None
+
+
+def do_send_due_missing_lists(now: dt.datetime | None = None) -> list[int]:
+    """The periodic job: every open round under way whose missing lists are due sends them (the ids
+    of those rounds). A round that cannot (closed meanwhile) is left for the next run."""
+    now = now or timezone.now()
+    sent = []
+    rounds = TestingRound.objects.filter(
+        status=RoundStatus.OPEN, missing_every_hours__isnull=False, starts_at__lte=now, ends_at__gte=now
+    )
+    for rnd in rounds.order_by("pk"):
+        due = next_missing_send(rnd)
+        if due is not None and due <= now:
+            do_issue_missing_work_items(actor=None, rnd=rnd)
+            sent.append(rnd.pk)
+    return sent
 
 
 def can_exempt(user: Any) -> bool:

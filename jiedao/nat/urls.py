@@ -25,6 +25,7 @@ urlpatterns = [
         name="exemption_lift",
     ),
     path("rounds/<int:pk>/issue-missing", views_rounds.issue_missing, name="issue_missing"),
+    path("rounds/<int:pk>/missing-schedule", views_rounds.missing_schedule, name="missing_schedule"),
     path("rounds/<int:pk>/reconcile/", views_rounds.reconcile, name="reconcile"),
     path("groups/", views_groups.groups, name="groups"),
     path("groups/new", views_groups.group_edit, name="group_new"),

@@ -33,6 +33,7 @@ from jiedao.nat.queries import (
     public_sites,
     sites_for,
 )
+from jiedao.nat.rounds import MISSING_EVERY, next_missing_send
 from jiedao.org.choices import Role
 from jiedao.org.geo import feature_collection
 from jiedao.org.models import Community
@@ -249,6 +250,7 @@ def round_page(request: HttpRequest, pk: int) -> HttpResponse:
             if outlines["features"] else None,
         },
         can_issue=request.user.has_role(Role.COMMAND),  # type: ignore[union-attr]
+        next_missing=next_missing_send(rnd), missing_every=MISSING_EVERY,
     )  # fmt: skip
     return render(request, "nat/round.html", context)
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -30,6 +31,8 @@ from jiedao.nat.rounds import (
     do_exempt_person,
     do_issue_missing_work_items,
     do_lift_exemption,
+    do_set_missing_schedule,
+    next_missing_send,
 )
 from jiedao.org.choices import Role
 from jiedao.registry.models import Person
@@ -208,6 +211,28 @@ def issue_missing(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             _("Work items for %(people)s residents: %(created)s grids newly, %(updated)s brought up to date.")
             % counts,
+        )
+    return redirect("nat:round", rnd.pk)
+
+
+@role_required(Role.COMMAND)
+@require_POST
+def missing_schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the missing lists every N hours while the round is under way, or by hand only."""
+    rnd = access_round(request.user, pk)
+    raw = request.POST.get("every", "")
+    try:
+        rnd = do_set_missing_schedule(actor=request.user, rnd=rnd, every_hours=_int(raw) if raw else None)
+    except (InvalidInput, Forbidden) as exc:
+        messages.error(request, exc.message)
+    else:
+        due = next_missing_send(rnd)
+        messages.success(
+            request,
+            _("The missing lists go out by themselves next at %(when)s.")
+            % {"when": timezone.localtime(due).strftime("%m-%d %H:%M")}
+            if due
+            else _("The missing lists go out when you send them."),
         )
     return redirect("nat:round", rnd.pk)
 

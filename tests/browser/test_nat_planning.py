@@ -111,6 +111,11 @@ def test_a_small_round_end_to_end(web: Any, cast: Any, signed_in: Any, tmp_path:
     page.locator("[data-testid=issue-missing]").click()
     expect(page.locator(".alert-success")).to_be_visible()
     assert WorkItem.objects.filter(kind="nat.missing", grid=cast.grid_a1).count() == 1
+    # and from now on every two hours by themselves
+    page.locator("[data-testid=missing-every]").select_option("2")
+    page.locator("[data-testid=missing-every-save]").click()
+    expect(page.locator("[data-testid=missing-next]")).to_be_visible()
+    web.screenshot("nat-round-schedule")
 
     web.context.clear_cookies()
     page = signed_in("grid_worker_a")

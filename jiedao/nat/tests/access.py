@@ -213,6 +213,10 @@ endpoint(
     ok=(302,),
 )  # fmt: skip
 endpoint(
+    "nat:missing_schedule", lambda cast: f"/nat/rounds/{_round(cast)}/missing-schedule", {"command"},
+    method="post", ok=(302,),
+)  # fmt: skip
+endpoint(
     "nat:reconcile", lambda cast: f"/nat/rounds/{_round(cast)}/reconcile/",
     {"command", "auditor", "community_staff_a", "community_staff_b"},
 )  # fmt: skip
