@@ -169,6 +169,12 @@ DATABASE_URL = _env_url(
 )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    import sqlite3
+
+    if sqlite3.sqlite_version_info < (3, 35):  # bulk inserts return their ids from 3.35 on
+        raise ImproperlyConfigured(
+            f"SQLite 3.35 or later is needed; this Python has {sqlite3.sqlite_version}."
+        )
     # WAL lets readers and one writer work side by side; IMMEDIATE avoids lock upgrades mid-transaction.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",

@@ -19,7 +19,6 @@ again item by item, each item its own savepoint, so that item is answered as the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -28,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,7 +43,7 @@ from jiedao.nat.models import (
     TestingRound,
     Tube,
 )
-from jiedao.nat.queries import can_staff_site
+from jiedao.nat.queries import can_staff_site, parse_id
 from jiedao.registry.choices import IdType
 from jiedao.registry.identity import id_lookup_key, normalize_document
 from jiedao.registry.models import Person
@@ -154,7 +153,7 @@ class _Batch:
         self.rounds: dict[int, TestingRound] = {t.round_id: t.round for t in self.tubes.values()}
         self.sites: dict[int, SamplingSite] = {}
         self.round_sites: dict[int, set[int]] = {}
-        self.documents: dict[tuple[str, Any], tuple[str, str] | InvalidInput] = {}
+        self.documents: dict[tuple[str, str, Any], tuple[str, str] | InvalidInput] = {}
         self.persons: dict[tuple[str, str], Person] = {}  # (document type, blind index) → person
         self.earlier: dict[tuple[int, int], _Earlier | None] = {}  # (round, person) → latest sample
         self.home: set[tuple[int, int]] = set()  # (round, person) waiting for home sampling
@@ -175,7 +174,7 @@ class _Batch:
         if id_type not in IdType.values or id_type == IdType.NONE:
             raise _Refused(_("Unknown document type."), field="id_type")
         raw = item.get("id_number")
-        memo = (id_type, raw if isinstance(raw, str | int) else repr(raw))
+        memo = (id_type, type(raw).__name__, raw if isinstance(raw, str | int) else repr(raw))
         if memo not in self.documents:
             try:
                 self.documents[memo] = (id_type, normalize_document(id_type, raw))
@@ -206,8 +205,9 @@ class _Batch:
         rounds = set(self.rounds)
         for item in self.items:  # tubes opened in this batch are in these rounds
             if isinstance(item, dict) and item.get("op") == Op.OPEN_TUBE:
-                with contextlib.suppress(ValueError, TypeError, OverflowError):
-                    rounds.add(int(item.get("round") or 0))
+                round_id = parse_id(item.get("round"))
+                if round_id is not None:
+                    rounds.add(round_id)
         self._read_earlier({p.pk for p in self.persons.values()}, rounds)
         return stored
 
@@ -254,6 +254,13 @@ class _Batch:
     def _tube(self, item: dict[str, Any]) -> Tube:
         code = _barcode(item.get("barcode"))
         tube = self.tubes.get(code)
+        if tube is None:
+            # not there when the batch locked its tubes: on PostgreSQL that statement's snapshot was
+            # taken before it waited for a batch that may have opened this tube since; ask again
+            tube = _locked_tubes([code]).get(code)
+            if tube is not None:
+                self.tubes[code] = tube
+                self.rounds.setdefault(tube.round_id, tube.round)
         if tube is None:
             raise _Refused(_("Unknown tube %(code)s: open it first.") % {"code": code}, field="barcode")
         if not self._staffs(tube.site):
@@ -319,7 +326,7 @@ class _Batch:
                 field="barcode",
             )
         tube = Tube(
-            barcode=code, round=rnd, site=site, capacity=capacity, opened_at=at,
+            barcode=code, round=rnd, site=site, capacity=int(capacity), opened_at=at,
             created_by=self.user, updated_by=self.user,
         )  # fmt: skip
         self.tubes[code] = tube
@@ -474,6 +481,14 @@ class _Batch:
             do_complete_home_sampling(rnd=rnd, person_id=person_id, barcode=code)
 
 
+def _met_another_request(exc: Exception) -> bool:
+    """A unique index met (a key or barcode another request stored first), or a deadlock PostgreSQL
+    broke (SQLSTATE 40P01): worth applying again item by item. Anything else is a real error."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.__cause__, "sqlstate", None) == "40P01"
+
+
 def _alone(actor: Any, item: Any) -> dict[str, Any]:
     """One item in its own savepoint. Met at the unique index (its key stored, or its tube opened, by
     another request meanwhile), it is read again: then a replay, or refused as a tube in use."""
@@ -482,8 +497,8 @@ def _alone(actor: Any, item: Any) -> dict[str, Any]:
         try:
             with transaction.atomic():
                 return _Batch(actor, [item]).apply()[0]
-        except IntegrityError:
-            if attempt == attempts:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == attempts or not _met_another_request(exc):
                 raise
     raise AssertionError("unreachable")
 
@@ -505,8 +520,11 @@ def do_apply_registrations(*, actor: Any, items: list[Any]) -> BatchResult:
         try:
             with transaction.atomic():
                 answers = _Batch(actor, items, tubes).apply()
-        except IntegrityError:
-            # another request stored one of these keys (or opened one of these tubes) meanwhile
+        except (IntegrityError, OperationalError) as exc:
+            # another request stored one of these keys (or opened one of these tubes) meanwhile, or
+            # PostgreSQL broke a lock cycle with it (a person registered mid-batch holds the audit lock)
+            if not _met_another_request(exc):
+                raise
             answers = [_alone(actor, item) for item in items]
         for answer in answers:
             result.items.append(answer)

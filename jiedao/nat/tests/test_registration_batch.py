@@ -144,3 +144,51 @@ def test_a_tube_opened_meanwhile_is_refused_as_in_use(
     assert [a["status"] for a in answers] == ["refused", "created"]
     assert "in use" in answers[0]["message"]
     assert Tube.objects.get(barcode="TUBE000009").members == 1
+
+
+def test_odd_values_answer_as_before(setup: dict[str, Any]) -> None:  # noqa: F811
+    s = setup
+    a, b = s["people"][:2]
+    huge_round = {**open_item(s, "TUBE000008"), "round": 10**20}  # past any integer column
+    items = [
+        huge_round,
+        {**open_item(s, "TUBE000009"), "capacity": True},  # JSON true is 1 (as before): answers say 1
+        sample_item(a, "TUBE000009"),
+        sample_item(b, "TUBE000009"),
+    ]
+    with translation.override("en"):
+        answers = do_apply_registrations(actor=s["sampler"], items=items).items
+    assert [x["status"] for x in answers] == ["refused", "created", "created", "refused"]
+    assert answers[0]["field"] == "site"
+    assert answers[2]["capacity"] == 1 and answers[3]["message"] == (
+        "Tube TUBE000009 is full (1 of 1): close it and open a new one."
+    )
+    # a document number given as true and as 1 are different numbers, not one cached lookup
+    do_apply_registrations(actor=None, items=[open_item(s, "TUBE000012")])
+    odd = [
+        {**sample_item(a, "TUBE000012"), "id_type": "passport", "id_number": True, "name": "甲来宾"},
+        {**sample_item(a, "TUBE000012"), "id_type": "passport", "id_number": 1, "name": "乙来宾"},
+    ]
+    answers = do_apply_registrations(actor=s["sampler"], items=odd).items
+    assert [(x["status"], x.get("person")) for x in answers] == [("created", "甲来宾"), ("created", "乙来宾")]
+
+
+def test_a_key_repeated_with_other_content_is_a_conflict_even_where_forbidden(
+    setup: dict[str, Any],  # noqa: F811
+    cast: Any,
+) -> None:
+    s = setup
+    do_apply_registrations(actor=None, items=[open_item(s, "TUBE000010"), {**open_item(s, "TUBE000011"), "site": s["other"].pk}])  # fmt: skip
+    mine = sample_item(s["people"][0], "TUBE000010")
+    elsewhere = {**mine, "barcode": "TUBE000011"}  # the same key, at a site the sampler does not staff
+    answers = do_apply_registrations(actor=s["sampler"], items=[mine, elsewhere]).items
+    assert [x["status"] for x in answers] == ["created", "conflict"]
+    assert RegistrationConflict.objects.get().registration.client_key == mine["key"]
+    # alone, the other site's item is answered as not yours, and not stored
+    alone = do_apply_registrations(
+        actor=s["sampler"], items=[sample_item(s["people"][1], "TUBE000011")]
+    ).items
+    assert (
+        alone[0]["status"] == "forbidden"
+        and Registration.objects.filter(client_key=alone[0]["key"]).count() == 0
+    )
