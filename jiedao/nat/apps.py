@@ -10,6 +10,7 @@ ACTION_LABELS = {
     "nat.positive_pool": _("Positive pooled tube followed up"),
     "nat.export_missing": _("Residents not yet sampled exported"),
     "nat.missing_schedule": _("Missing lists' schedule set"),
+    "nat.void_person_card": _("Person-code card made void"),
 }
 
 

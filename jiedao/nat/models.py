@@ -287,3 +287,24 @@ class RegistrationConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.registration_id}: {self.content_hash[:8]}"
+
+
+class VoidedPersonCard(models.Model):
+    """A person's card made void (lost, or handed to someone else): its code no longer registers them,
+    and the next card printed for them carries a new code. The card in use is the number of voided
+    ones (0: the first card)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="voided_cards")
+    version = models.PositiveIntegerField()  # the card voided: 0 for the first
+    reason = models.CharField(_("why"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["person", "version"]
+        constraints = [models.UniqueConstraint(fields=["person", "version"], name="person_card_voided_once")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} #{self.version}"

@@ -10,28 +10,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib import messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from jiedao.core.decorators import role_required
-from jiedao.core.errors import NotFound
+from jiedao.core.errors import InvalidInput, NotFound
 from jiedao.core.htmx import render_page
 from jiedao.core.identity import mask_name
 from jiedao.core.listing import listing
 from jiedao.core.scoping import Scope, scope_q
-from jiedao.nat.personcode import do_print_person_cards
+from jiedao.nat.personcode import CARD_ROLES, cards_in_use, do_print_person_cards, do_void_person_card
 from jiedao.nat.queries import parse_id
-from jiedao.org.choices import Role
 from jiedao.places.qr import qr_svg_inline
 from jiedao.registry.filters import masked_query, person_lookup_q
 from jiedao.registry.models import Building, Compound, Household, Resident
 from jiedao.registry.queries import communities_for, grids_for, role_scope
 
-CODE_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER)
+CODE_ROLES = CARD_ROLES
 MAX_CARDS = 240  # 20 A4 sheets: a grid's elderly fit; a whole community is printed grid by grid
 PER_SHEET = 12  # 3 × 4 cards of about 63 × 68 mm on A4
 AGES = {"60+": gettext_lazy("60 and over"), "0-6": gettext_lazy("6 and under")}
@@ -201,4 +201,34 @@ def codes_print(request: HttpRequest) -> HttpResponse:
         "nat/codes_print.html",
         {"sheets": sheets, "count": len(cards), "more": more, "max_cards": MAX_CARDS, "household": household,
          "back": request.GET.urlencode()},
+    )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*CODE_ROLES)
+def codes_void(request: HttpRequest, person: int) -> HttpResponse:
+    """Make a resident's card void (lost, or given to someone else), after asking why; the next card
+    printed for them carries a new code. Someone outside the caller's area reads as not found."""
+    resident = residents_for(_scope(request)).filter(person_id=person).first()
+    if resident is None:
+        raise NotFound(_("Not found."))
+    error = ""
+    if request.method == "POST":
+        try:
+            do_void_person_card(
+                actor=request.user, person=resident.person, reason=request.POST.get("reason", "")
+            )
+        except InvalidInput as exc:
+            error = exc.message
+        else:
+            messages.success(
+                request,
+                _("The card of %(name)s is void: print the new card for them.")
+                % {"name": resident.person.name},
+            )
+            return redirect("nat:codes")
+    card = cards_in_use([resident.person_id])[resident.person_id]
+    return render(
+        request, "nat/codes_void.html", {"resident": resident, "card": card + 1, "error": error,
+                                         "reason": request.POST.get("reason", "")},
     )  # fmt: skip

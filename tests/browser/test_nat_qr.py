@@ -14,6 +14,7 @@ import segno
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from jiedao.core.errors import InvalidInput
 from jiedao.core.identity import mask_name
 from jiedao.nat.actions import do_open_round, do_save_site
 from jiedao.nat.models import Sample
@@ -94,6 +95,19 @@ def test_a_grid_worker_prints_cards_for_the_elderly(web: Any, cast: Any, signed_
     out = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "nat-codes-print.pdf"
     out.write_bytes(pdf)
     page.emulate_media(media="screen")
+
+    # one elder lost their card: it is made void (after saying why), and the old code stops working
+    lost = elders[0]
+    old_code = next(c for c in codes if resolve_person_code(c).pk == lost.pk)
+    web.goto(f"/nat/codes/{lost.pk}/void/")
+    expect(page.locator("[data-testid=void-name]")).to_have_text(lost.name)
+    page.locator("[data-testid=void-reason]").fill("老人外出时遗失")
+    web.screenshot("nat-codes-void")
+    page.on("dialog", lambda d: d.accept())
+    page.locator("[data-testid=void-save]").click()
+    expect(page.locator(".alert-success")).to_contain_text(lost.name)
+    with pytest.raises(InvalidInput):
+        resolve_person_code(old_code)
 
 
 def _pdf_pages(pdf: bytes) -> int:

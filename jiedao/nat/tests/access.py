@@ -299,3 +299,16 @@ def _household_a1(cast: Cast) -> int:
 CARDS = {"command", "community_staff_a", "grid_worker_a"}
 endpoint("nat:codes", lambda cast: f"/nat/codes/?household={_household_a1(cast)}", CARDS)
 endpoint("nat:codes_print", lambda cast: f"/nat/codes/print/?household={_household_a1(cast)}", CARDS)
+
+
+def _resident_a1(cast: Cast) -> int:
+    from jiedao.registry.models import Household
+
+    return Household.objects.get(pk=_household_a1(cast)).residents.first().person_id  # type: ignore[union-attr]
+
+
+endpoint("nat:codes_void", lambda cast: f"/nat/codes/{_resident_a1(cast)}/void/", CARDS)
+endpoint(
+    "nat:codes_void", lambda cast: f"/nat/codes/{_resident_a1(cast)}/void/", CARDS, method="post",
+    data=lambda cast: {"reason": "丢失"}, ok=(302,),
+)  # fmt: skip

@@ -213,3 +213,54 @@ def test_a_person_without_a_household_has_a_working_code(tube: dict[str, Any], c
     )
     assert result.items[0]["status"] == "created"
     assert Sample.objects.get().person_id == visitor.pk
+
+
+def test_a_voided_card_is_refused_and_the_next_card_has_a_new_code(
+    people: list[Person], cast: Any, client: Any
+) -> None:
+    from django.utils import translation
+
+    from jiedao.core.errors import NotFound
+    from jiedao.core.models import AuditEntry
+    from jiedao.nat.models import VoidedPersonCard
+
+    p, other = people[0], people[1]
+    first = person_code(p)
+    with pytest.raises(InvalidInput) as err:
+        personcode.do_void_person_card(actor=cast["grid_worker_a"], person=p, reason="  ")
+    assert err.value.field == "reason"
+    outsider = make_household(cast.community_b, cast.grid_b1, members=1).residents.get().person
+    with pytest.raises(NotFound):  # not in the grid worker's area
+        personcode.do_void_person_card(actor=cast["grid_worker_a"], person=outsider, reason="丢失")
+    assert personcode.do_void_person_card(actor=cast["grid_worker_a"], person=p, reason="丢失") == 1
+    second = person_code(p)
+    assert second != first and resolve_person_code(second) == p
+    with translation.override("en"), pytest.raises(InvalidInput) as err:
+        resolve_person_code(first)
+    assert "void" in err.value.message and err.value.field == "person_code"
+    assert resolve_person_code(person_code(other)) == other  # other people's cards are untouched
+    # voided again (the second card lost too): both earlier codes are refused, a third works
+    assert personcode.do_void_person_card(actor=None, person=p, reason="又丢了") == 2
+    for old in (first, second):
+        with pytest.raises(InvalidInput):
+            resolve_person_code(old)
+    assert resolve_person_code(person_code(p)) == p
+    assert list(VoidedPersonCard.objects.filter(person=p).values_list("version", "reason")) == [
+        (0, "丢失"),
+        (1, "又丢了"),
+    ]
+    assert AuditEntry.objects.filter(action="nat.void_person_card").count() == 2
+    # the print uses the card in use, for everyone in one query
+    assert personcode.do_print_person_cards(actor=None, persons=[p, other], filters={}) == [
+        person_code(p),
+        person_code(other),
+    ]
+    # the page: asks why first, then voids
+    client.force_login(cast["grid_worker_a"])
+    page = client.get(f"/nat/codes/{other.pk}/void/")
+    assert page.status_code == 200 and b'data-testid="void-form"' in page.content
+    assert client.post(f"/nat/codes/{other.pk}/void/", {"reason": ""}).status_code == 200
+    assert not VoidedPersonCard.objects.filter(person=other).exists()
+    assert client.post(f"/nat/codes/{other.pk}/void/", {"reason": "给了别人"}).status_code == 302
+    assert VoidedPersonCard.objects.filter(person=other).count() == 1
+    assert client.get(f"/nat/codes/{outsider.pk}/void/").status_code == 404
