@@ -136,6 +136,20 @@ def coverage(rnd: TestingRound, scope: Scope, level: str = "grid") -> tuple[list
     return rows, total
 
 
+def by_community(rows: list[CoverageRow]) -> list[CoverageRow]:
+    """Rows of any level added up by community (every level's rows carry their community), in the
+    order the communities first appear: the same numbers as `coverage(..., "community")`."""
+    summed: dict[int | None, CoverageRow] = {}
+    for r in rows:
+        into = summed.setdefault(
+            r.community_id, CoverageRow(r.community, r.community, r.community_id, r.community_id, 0, 0, 0)
+        )
+        into.expected += r.expected
+        into.tested += r.tested
+        into.exempt += r.exempt
+    return list(summed.values())
+
+
 def missing(rnd: TestingRound, scope: Scope) -> QuerySet[Resident]:
     """Residents in scope neither sampled in the round nor exempt: what grid workers go and find."""
     return (

@@ -235,9 +235,7 @@ def round_page(request: HttpRequest, pk: int) -> HttpResponse:
                                "levels": LEVEL_LABELS, "tubes": coverage.tube_counts(rnd)}  # fmt: skip
     if request.GET.get("part") == "coverage":
         return render(request, "nat/_round_live.html", context)
-    by_community, _total = (
-        coverage.coverage(rnd, scope, "community") if level != "community" else (rows, total)
-    )
+    by_community = coverage.by_community(rows)  # added up from the rows, not counted again
     outlines = feature_collection(
         "community", Community.objects.filter(pk__in=[r.community_id for r in by_community])
     )

@@ -229,6 +229,6 @@ def codes_void(request: HttpRequest, person: int) -> HttpResponse:
             return redirect("nat:codes")
     card = cards_in_use([resident.person_id])[resident.person_id]
     return render(
-        request, "nat/codes_void.html", {"resident": resident, "card": card + 1, "error": error,
+        request, "nat/codes_void.html", {"resident": resident, "card": card + 2, "error": error,
                                          "reason": request.POST.get("reason", "")},
     )  # fmt: skip

@@ -259,6 +259,7 @@ def test_a_voided_card_is_refused_and_the_next_card_has_a_new_code(
     client.force_login(cast["grid_worker_a"])
     page = client.get(f"/nat/codes/{other.pk}/void/")
     assert page.status_code == 200 and b'data-testid="void-form"' in page.content
+    assert "（第 2 张）" in page.content.decode()  # their first card is voided: the new one is the second
     assert client.post(f"/nat/codes/{other.pk}/void/", {"reason": ""}).status_code == 200
     assert not VoidedPersonCard.objects.filter(person=other).exists()
     assert client.post(f"/nat/codes/{other.pk}/void/", {"reason": "给了别人"}).status_code == 302

@@ -209,6 +209,15 @@ def test_coverage_by_compound_and_building_adds_up(cast: Any, setup: dict[str, A
     assert (nanhu.expected, nanhu.tested) == (2, 0)
     buildings = [r.label for r in coverage.coverage(s["round"], EVERYTHING, "building")[0]]
     assert "南湖尚景 3" in buildings
+    # the map's communities, added up from any level's rows, are the community level's own counts
+    make_household(cast.community_b, cast.grid_b1, members=3)
+    communities = coverage.coverage(s["round"], EVERYTHING, "community")[0]
+    assert len(communities) == 2
+    for level in ("grid", "compound", "building"):
+        summed = coverage.by_community(coverage.coverage(s["round"], EVERYTHING, level)[0])
+        assert [(r.label, r.community_id, r.expected, r.tested, r.exempt) for r in summed] == [
+            (r.label, r.community_id, r.expected, r.tested, r.exempt) for r in communities
+        ]
 
 
 def test_missing_work_items_per_grid_once(cast: Any, setup: dict[str, Any]) -> None:  # noqa: F811
