@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiedao.core import audit
-from jiedao.core.errors import Forbidden, InvalidInput, JiedaoError
+from jiedao.core.errors import Conflict, Forbidden, InvalidInput, JiedaoError
 from jiedao.nat.choices import CAPACITIES, ExemptionReason, Op, Outcome, RoundStatus, SiteStatus, TubeStatus
 from jiedao.nat.models import (
     Exemption,
@@ -292,6 +292,12 @@ class _Batch:
             person = do_register_person(
                 actor=None, name=name, id_type=id_type, id_number=number, phone=item.get("phone") or ""
             )
+        except Conflict:
+            # registered at the same moment by another phone's request (the register waited for it)
+            found = Person.objects.filter(id_type=id_type, id_index=index).first()
+            if found is None:
+                raise
+            person = found
         except InvalidInput as exc:
             raise _Refused(exc.message, field=exc.field or "name") from None
         self.persons[(id_type, index)] = person

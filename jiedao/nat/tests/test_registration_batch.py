@@ -192,3 +192,26 @@ def test_a_key_repeated_with_other_content_is_a_conflict_even_where_forbidden(
         alone[0]["status"] == "forbidden"
         and Registration.objects.filter(client_key=alone[0]["key"]).count() == 0
     )
+
+
+def test_a_newcomer_registered_meanwhile_by_another_phone_is_that_person(
+    setup: dict[str, Any],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jiedao.registry import actions as registry_actions
+    from jiedao.registry.models import Person
+    from jiedao.registry.tests.factories import resident_id
+
+    s = setup
+    number, real = resident_id(), registry_actions.do_register_person
+
+    def registered_first_elsewhere(**kw: Any) -> Any:
+        real(**kw)  # the other phone's request, committed while this one waited at the register
+        return real(**kw)  # this one now meets the duplicate: Conflict
+
+    monkeypatch.setattr(registry_actions, "do_register_person", registered_first_elsewhere)
+    newcomer = {**sample_item(s["people"][0], "TUBE000020"), "id_number": number, "name": "周来宾"}
+    answers = do_apply_registrations(actor=s["sampler"], items=[open_item(s, "TUBE000020"), newcomer]).items
+    assert [a["status"] for a in answers] == ["created", "created"]
+    person = Person.objects.get(name="周来宾")
+    assert Sample.objects.get(tube__barcode="TUBE000020").person == person
