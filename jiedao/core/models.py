@@ -24,6 +24,12 @@ class BaseModel(models.Model):
         abstract = True
 
 
+def stamp_user(actor: Any) -> Any:
+    """The user to write into `created_by`/`updated_by`: the actor if it is a saved user, else None (a
+    system call, a job, an unsaved stand-in)."""
+    return actor if getattr(actor, "pk", None) else None
+
+
 class AppendOnlyError(Exception):
     pass
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from jiedao.core import audit
 from jiedao.core.errors import Forbidden, InvalidInput
+from jiedao.core.models import stamp_user
 from jiedao.nat.choices import RoundKind, RoundStatus, SiteStatus
 from jiedao.nat.models import SamplingSite, TestingRound
 from jiedao.nat.queries import can_manage_in, can_staff_site, samplers_in
@@ -19,10 +20,6 @@ from jiedao.org.models import Community, Grid
 from jiedao.registry.models import Compound
 
 MAX_QUEUE = 100_000
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 # ---- sites -----------------------------------------------------------------------------------------
@@ -70,11 +67,13 @@ def do_save_site(
     }  # fmt: skip
     with transaction.atomic():
         if site is None:
-            site = SamplingSite.objects.create(**fields, created_by=_user(actor), updated_by=_user(actor))
+            site = SamplingSite.objects.create(
+                **fields, created_by=stamp_user(actor), updated_by=stamp_user(actor)
+            )
         else:
             for k, v in fields.items():
                 setattr(site, k, v)
-            site.updated_by = _user(actor)
+            site.updated_by = stamp_user(actor)
             site.save()
         if staff is not None:
             site.staff.set(staff)
@@ -105,7 +104,7 @@ def do_set_site_status(
     if not changes:
         raise InvalidInput(_("Nothing to change."), field="status")
     with transaction.atomic():
-        site.updated_by = _user(actor)
+        site.updated_by = stamp_user(actor)
         site.save(update_fields=["status", "queue_length", "queue_updated_at", "updated_by", "updated_at"])
         audit.record(actor=actor, action="nat.site_status", obj=site, changes=changes)
     return site
@@ -138,7 +137,7 @@ def do_open_round(
     with transaction.atomic():
         rnd = TestingRound.objects.create(
             name=name, kind=kind, starts_at=starts_at, ends_at=ends_at, status=RoundStatus.OPEN,
-            created_by=_user(actor), updated_by=_user(actor),
+            created_by=stamp_user(actor), updated_by=stamp_user(actor),
         )  # fmt: skip
         rnd.communities.set(communities or [])
         rnd.compounds.set(compounds or [])

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from jiedao.control.queries import can, role_scope
 from jiedao.core import audit
 from jiedao.core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from jiedao.core.models import stamp_user
 from jiedao.core.scoping import scope_q
 from jiedao.core.sheets import Column, ColumnSet, cell_text, mapped_rows
 from jiedao.nat.choices import Industry
@@ -41,10 +42,6 @@ MEMBER_COLUMNS = ColumnSet(
     ],
     no_header=gettext_lazy("No header row found: name the columns 姓名, 身份证号 and 单位."),
 )
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 # ---- reads --------------------------------------------------------------------------------------------
@@ -200,12 +197,12 @@ def do_save_group(
     with transaction.atomic():
         if group is None:
             group = KeyIndustryGroup.objects.create(
-                **fields, created_by=_user(actor), updated_by=_user(actor)
+                **fields, created_by=stamp_user(actor), updated_by=stamp_user(actor)
             )
         else:
             for k, v in fields.items():
                 setattr(group, k, v)
-            group.updated_by = _user(actor)
+            group.updated_by = stamp_user(actor)
             group.save()
         audit.record(
             actor=actor, action="nat.save_group", obj=group,
@@ -252,7 +249,7 @@ def do_add_group_members(
                 person = _person_for(name, cell_text(raw.get("id_number")))
                 _member, created = KeyIndustryMember.objects.get_or_create(
                     group=group, person=person,
-                    defaults={"employer": employer, "created_by": _user(actor), "updated_by": _user(actor)},
+                    defaults={"employer": employer, "created_by": stamp_user(actor), "updated_by": stamp_user(actor)},
                 )  # fmt: skip
         except InvalidInput as exc:
             report.append(

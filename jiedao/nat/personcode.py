@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from jiedao.core.crypto import blind_index
 from jiedao.core.errors import InvalidInput
+from jiedao.core.models import stamp_user
 from jiedao.org.choices import Role
 from jiedao.registry.models import Person
 
@@ -167,7 +168,7 @@ def do_void_person_card(*, actor: Any, person: Person, reason: str) -> int:
                 person=person,
                 version=card,
                 reason=reason[:200],
-                created_by=actor if getattr(actor, "pk", None) else None,
+                created_by=stamp_user(actor),
             )
             audit.record(
                 actor=actor,

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from jiedao.core import audit
 from jiedao.core.errors import Conflict, Forbidden, InvalidInput, JiedaoError
+from jiedao.core.models import stamp_user
 from jiedao.nat.choices import CAPACITIES, ExemptionReason, Op, Outcome, RoundStatus, SiteStatus, TubeStatus
 from jiedao.nat.models import (
     Exemption,
@@ -64,10 +65,6 @@ class BatchResult:
 class _Refused(JiedaoError):
     status = 422
     code = "refused"
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 def content_hash(item: dict[str, Any]) -> str:
@@ -146,7 +143,7 @@ class _Batch:
 
     def __init__(self, actor: Any, items: list[Any], tubes: dict[str, Tube] | None = None) -> None:
         self.actor = actor
-        self.user = _user(actor)
+        self.user = stamp_user(actor)
         self.items = items
         self.tubes = tubes if tubes is not None else _locked_tubes(_named_barcodes(items))
         self.staff: dict[int, bool] = {}  # site → may the actor work there

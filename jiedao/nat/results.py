@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from jiedao.core import audit
 from jiedao.core.errors import Forbidden, InvalidInput
+from jiedao.core.models import stamp_user
 from jiedao.core.sheets import Column, ColumnSet, cell_text, mapped_rows, sha256_of
 from jiedao.nat.choices import TubeResult, TubeStatus
 from jiedao.nat.models import ResultBatch, Sample, Tube
@@ -171,7 +172,7 @@ def do_record_results(
     if not lab or len(lab) > 100:
         raise InvalidInput(_("Name the laboratory (at most 100 characters)."), field="lab")
     digest = sha256_of(data) if data is not None else ""
-    user = actor if getattr(actor, "pk", None) else None
+    user = stamp_user(actor)
     before = None
     if digest:
         before = ResultBatch.objects.filter(sha256=digest).first()

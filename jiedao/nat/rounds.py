@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from jiedao.control.queries import can, can_in_area
 from jiedao.core import audit
 from jiedao.core.errors import Forbidden, InvalidInput, NotFound
+from jiedao.core.models import stamp_user
 from jiedao.nat.choices import ExemptionReason, RoundStatus, SiteStatus
 from jiedao.nat.models import Exemption, RoundAssignment, Sample, SamplingSite, TestingRound
 from jiedao.nat.queries import can_manage_in
@@ -26,10 +27,6 @@ from jiedao.registry.models import Compound, Person, Resident
 # Who may exempt a resident of their area from a round (with a reason) and who gets the missing lists.
 EXEMPT_ROLES = (Role.COMMAND, Role.COMMUNITY_STAFF, Role.GRID_WORKER)
 HOME_SAMPLING_WITHIN = dt.timedelta(hours=12)
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 def _open(rnd: TestingRound) -> None:
@@ -68,8 +65,12 @@ def do_assign_site(*, actor: Any, rnd: TestingRound, compound: Compound, site: S
             RoundAssignment.objects.update_or_create(
                 round=rnd,
                 compound=compound,
-                defaults={"site": site, "updated_by": _user(actor)},
-                create_defaults={"site": site, "created_by": _user(actor), "updated_by": _user(actor)},
+                defaults={"site": site, "updated_by": stamp_user(actor)},
+                create_defaults={
+                    "site": site,
+                    "created_by": stamp_user(actor),
+                    "updated_by": stamp_user(actor),
+                },
             )
         audit.record(
             actor=actor, action="nat.assign_site", obj=rnd,
@@ -110,7 +111,11 @@ def do_assign_nearest_sites(*, actor: Any, rnd: TestingRound) -> dict[str, int]:
         best = min(own, key=lambda s: (_distance(here, (s.lat, s.lng)), s.pk))  # type: ignore[arg-type]
         new.append(
             RoundAssignment(
-                round=rnd, compound=compound, site=best, created_by=_user(actor), updated_by=_user(actor)
+                round=rnd,
+                compound=compound,
+                site=best,
+                created_by=stamp_user(actor),
+                updated_by=stamp_user(actor),
             )
         )
     with transaction.atomic():
@@ -174,10 +179,15 @@ def do_exempt_person(
         exemption, created = Exemption.objects.select_for_update().get_or_create(
             round=rnd,
             person=person,
-            defaults={"reason": reason, "note": note, "created_by": _user(actor), "updated_by": _user(actor)},
+            defaults={
+                "reason": reason,
+                "note": note,
+                "created_by": stamp_user(actor),
+                "updated_by": stamp_user(actor),
+            },
         )
         if not created:
-            exemption.reason, exemption.note, exemption.updated_by = reason, note, _user(actor)
+            exemption.reason, exemption.note, exemption.updated_by = reason, note, stamp_user(actor)
             exemption.save(update_fields=["reason", "note", "updated_by", "updated_at"])
         item = exemption.work_item
         if reason == ExemptionReason.HOME_SAMPLING and (item is None or not item.is_open):
